@@ -1,0 +1,170 @@
+"""Widget-facing endpoints (config, sessions, bot chat) and the operators' chatbot API."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chatbots import services
+from chatbots.models import Chatbot
+from chatbots.origins import ensure_origin_allowed
+from chatbots.serializers import BotMessageSerializer, ChatbotSerializer
+from config.throttles import per_ip, per_session
+from support.exceptions import CHATBOT_INACTIVE, Forbidden, NotFound
+from support.http_auth import require_agent, require_visitor
+from support.presenters import iso
+
+_ConfigSerializer = inline_serializer(
+    "WidgetConfig",
+    {
+        "key": serializers.CharField(),
+        "name": serializers.CharField(),
+        "welcome_text": serializers.CharField(),
+        "primary_color": serializers.CharField(),
+        "human_support_enabled": serializers.BooleanField(),
+    },
+)
+_SessionSerializer = inline_serializer(
+    "VisitorSession", {"session_id": serializers.CharField(), "token": serializers.CharField()}
+)
+_BotReplySerializer = inline_serializer(
+    "BotReply",
+    {
+        "reply": inline_serializer(
+            "BotReplyMessage",
+            {
+                "role": serializers.CharField(),
+                "text": serializers.CharField(),
+                "created_at": serializers.DateTimeField(),
+            },
+        ),
+        "handoff_suggested": serializers.BooleanField(),
+    },
+)
+
+
+def _active_chatbot(key: str) -> Chatbot:
+    chatbot = Chatbot.objects.filter(key=key).first()
+    if chatbot is None:
+        raise NotFound("No chatbot with this key.")
+    if not chatbot.is_active:
+        raise Forbidden(CHATBOT_INACTIVE)
+    return chatbot
+
+
+class WidgetConfigView(APIView):
+    authentication_classes: list[type] = []
+
+    @extend_schema(responses=_ConfigSerializer, summary="Public widget configuration")
+    def get(self, request: Request, key: str) -> Response:
+        chatbot = _active_chatbot(key)
+        ensure_origin_allowed(request, chatbot)
+        return Response(
+            {
+                "key": chatbot.key,
+                "name": chatbot.name,
+                "welcome_text": chatbot.welcome_text,
+                "primary_color": chatbot.primary_color,
+                "human_support_enabled": chatbot.human_support_enabled,
+            }
+        )
+
+
+class SessionStartView(APIView):
+    authentication_classes: list[type] = []
+    throttle_classes = [per_ip("session_create")]
+
+    @extend_schema(
+        request=None, responses={201: _SessionSerializer}, summary="Start a visitor session"
+    )
+    def post(self, request: Request, key: str) -> Response:
+        chatbot = _active_chatbot(key)
+        ensure_origin_allowed(request, chatbot)
+        session, token = services.session_start(
+            chatbot=chatbot, origin=request.headers.get("Origin", "")
+        )
+        return Response(
+            {"session_id": session.session_id, "token": token}, status=status.HTTP_201_CREATED
+        )
+
+
+class BotMessageView(APIView):
+    throttle_classes = [per_ip("bot_message"), per_session("bot_message")]
+
+    @extend_schema(
+        request=BotMessageSerializer, responses=_BotReplySerializer, summary="Message to the bot"
+    )
+    def post(self, request: Request, session_id: str) -> Response:
+        visitor = require_visitor(request)
+        if visitor.session.session_id != session_id:
+            raise NotFound()
+        ensure_origin_allowed(request, visitor.session.chatbot)
+        body = BotMessageSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        reply, handoff = services.bot_message(
+            session=visitor.session, text=body.validated_data["message"]
+        )
+        return Response(
+            {
+                "reply": {
+                    "role": reply.role,
+                    "text": reply.text,
+                    "created_at": iso(reply.created_at),
+                },
+                "handoff_suggested": handoff,
+            }
+        )
+
+
+class ChatbotListView(APIView):
+    @extend_schema(
+        responses=inline_serializer("ChatbotList", {"chatbots": ChatbotSerializer(many=True)}),
+        operation_id="api_chatbots_list",
+        summary="Chatbots you serve",
+    )
+    def get(self, request: Request) -> Response:
+        agent = require_agent(request)
+        chatbots = Chatbot.objects.served_by(agent.user).prefetch_related("agents").order_by("id")
+        data = ChatbotSerializer(chatbots, many=True, context={"request": request}).data
+        return Response({"chatbots": data})
+
+    @extend_schema(
+        request=ChatbotSerializer, responses={201: ChatbotSerializer}, summary="Create a chatbot"
+    )
+    def post(self, request: Request) -> Response:
+        agent = require_agent(request)
+        if not agent.user.is_superuser:
+            raise exceptions.PermissionDenied("Only a superuser may create chatbots.")
+        serializer = ChatbotSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
+
+
+class ChatbotDetailView(APIView):
+    def _chatbot(self, request: Request, key: str) -> Chatbot:
+        agent = require_agent(request)
+        chatbot = Chatbot.objects.served_by(agent.user).filter(key=key).first()
+        if chatbot is None:
+            raise NotFound()
+        return chatbot
+
+    @extend_schema(responses=ChatbotSerializer, summary="A chatbot you serve")
+    def get(self, request: Request, key: str) -> Response:
+        chatbot = self._chatbot(request, key)
+        return Response(ChatbotSerializer(chatbot, context={"request": request}).data)
+
+    @extend_schema(
+        request=ChatbotSerializer, responses=ChatbotSerializer, summary="Change a chatbot"
+    )
+    def patch(self, request: Request, key: str) -> Response:
+        chatbot = self._chatbot(request, key)
+        serializer = ChatbotSerializer(
+            chatbot, data=request.data, partial=True, context={"request": request}
+        )
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(serializer.data)

@@ -1,0 +1,135 @@
+"""Chatbots, their visitors' sessions and the bot conversation."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+
+def new_chatbot_key() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ChatbotQuerySet(models.QuerySet["Chatbot"]):
+    def served_by(self, user: object) -> ChatbotQuerySet:
+        """Chatbots whose requests `user` may see: all for superusers, listed ones for staff."""
+        if not getattr(user, "is_authenticated", False) or not user.is_active:  # type: ignore[attr-defined]
+            return self.none()
+        if user.is_superuser:  # type: ignore[attr-defined]
+            return self.all()
+        if not user.is_staff:  # type: ignore[attr-defined]
+            return self.none()
+        return self.filter(agents=user)
+
+
+class Chatbot(models.Model):
+    name = models.CharField(max_length=200)
+    key = models.CharField(max_length=64, unique=True, default=new_chatbot_key, editable=False)
+    admin_email = models.EmailField(max_length=255)
+    allowed_origins = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Origins allowed to embed the widget, e.g. "https://www.example.com". '
+        '"*" allows any origin.',
+    )
+    welcome_text = models.TextField(default="Hi! How can I help you today?", blank=True)
+    primary_color = models.CharField(max_length=7, default="#2563eb")
+    human_support_enabled = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True)
+    agents = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="served_chatbots", blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ChatbotQuerySet.as_manager()
+
+    class Meta:
+        db_table = "chatbots"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def allows_origin(self, origin: str | None) -> bool:
+        if not origin:
+            return True
+        origins = [o.rstrip("/") for o in self.allowed_origins or []]
+        return "*" in origins or origin.rstrip("/") in origins
+
+
+class FAQEntry(models.Model):
+    chatbot = models.ForeignKey(Chatbot, on_delete=models.CASCADE, related_name="faq_entries")
+    question = models.CharField(max_length=500)
+    answer = models.TextField()
+    keywords = models.CharField(
+        max_length=500, blank=True, help_text="Extra words that should match this entry."
+    )
+
+    class Meta:
+        db_table = "faq_entries"
+        verbose_name = "FAQ entry"
+        verbose_name_plural = "FAQ entries"
+
+    def __str__(self) -> str:
+        return self.question
+
+
+class ChatSession(models.Model):
+    """One visitor's conversation with one chatbot.
+
+    The visitor proves ownership with a bearer token that only they hold: we keep its
+    SHA-256, never the token, so a database dump or an agent's screen cannot leak it.
+    """
+
+    session_id = models.CharField(max_length=255, unique=True, default=new_session_id)
+    chatbot = models.ForeignKey(Chatbot, on_delete=models.CASCADE, related_name="sessions")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    origin = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "chat_sessions"
+
+    def __str__(self) -> str:
+        return self.session_id
+
+    def issue_token(self) -> str:
+        """Set a fresh token (128+ random bits) and return it; only its hash is kept."""
+        token = secrets.token_urlsafe(32)
+        self.token_hash = hash_token(token)
+        return token
+
+    def token_matches(self, token: str | None) -> bool:
+        if not token or not self.token_hash:
+            return False
+        return hmac.compare_digest(hash_token(token), self.token_hash)
+
+
+class ChatMessage(models.Model):
+    class Role(models.TextChoices):
+        USER = "user", "Visitor"
+        BOT = "bot", "Bot"
+
+    session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="messages")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "chat_messages"
+        indexes = [models.Index(fields=["session", "id"], name="chat_msg_session_id_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.text[:40]}"

@@ -1,0 +1,321 @@
+"""Handoff settings: one file, every knob an environment variable (12-factor).
+
+Development needs nothing set: SQLite, in-memory channel layer, local-memory cache,
+console email. With DEBUG off, SECRET_KEY and ALLOWED_HOSTS must be given.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+
+_DEV_SECRET = "django-insecure-handoff-development-only"  # noqa: S105 - refused when DEBUG is off
+SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET if DEBUG else "")
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
+)
+
+
+def _refuse_to_start(message: str) -> None:
+    # One readable line instead of a traceback: this is what an operator sees first.
+    raise SystemExit(f"Handoff configuration error: {message}")
+
+
+if not DEBUG:
+    if not SECRET_KEY or SECRET_KEY == _DEV_SECRET:
+        _refuse_to_start("SECRET_KEY must be set when DEBUG is off.")
+    if not ALLOWED_HOSTS:
+        _refuse_to_start("ALLOWED_HOSTS must be set when DEBUG is off.")
+
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "drf_spectacular",
+    "channels",
+    "anymail",
+    "django_tasks_db",
+    "chatbots",
+    "support",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "config.middleware.BodySizeLimitMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # daphne and the worker share the file: WAL lets readers run beside a writer,
+    # IMMEDIATE takes the write lock at BEGIN (no lock upgrade deadlock), and the
+    # busy timeout waits for it instead of failing with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # A file (not :memory:) so that daphne processes started by the tests share it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": env.str("SQLITE_TEST_DB", default=str(BASE_DIR / ".test-db.sqlite3"))
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: channel layer and cache ---------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        # redis-py 8 reads with a 5 s timeout by default: exactly the
+                        # 5 s BRPOP of channels_redis, so an idle receive timed out and
+                        # ended a consumer (and its socket) every few seconds.
+                        "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=30),
+                        # redis-py 8's asyncio pool refuses (does not wait) past 100.
+                        "max_connections": env.int("REDIS_MAX_CONNECTIONS", default=1000),
+                    }
+                ],
+                "capacity": env.int("CHANNEL_CAPACITY", default=1000),
+                "expiry": 60,
+                "prefix": env.str("CHANNEL_PREFIX", default="handoff"),
+            },
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_PREFIX", default="handoff"),
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Tasks (email outbox) ---------------------------------------------------------------
+TASKS = {
+    "default": {
+        "BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
+
+# --- Email ------------------------------------------------------------------------------
+FROM_EMAIL = env.str("FROM_EMAIL", default="Handoff <noreply@localhost>")
+DEFAULT_FROM_EMAIL = FROM_EMAIL
+SERVER_EMAIL = FROM_EMAIL
+SMTP_SERVER = env.str("SMTP_SERVER", default="")
+# Anymail ESP name ("mailgun", "postmark", "sendgrid", ...): its keys come from ANYMAIL_* variables.
+EMAIL_PROVIDER = env.str("EMAIL_PROVIDER", default="").lower()
+if EMAIL_PROVIDER:
+    _mailer = {"BACKEND": f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"}
+elif SMTP_SERVER:
+    _mailer = {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": SMTP_SERVER,
+            "port": env.int("SMTP_PORT", default=587),
+            "username": env.str("SMTP_USER", default=""),
+            "password": env.str("SMTP_PASSWORD", default=""),
+            "use_tls": env.bool("SMTP_USE_TLS", default=True),
+            "timeout": env.int("SMTP_TIMEOUT", default=20),
+        },
+    }
+else:
+    # Development: mails are printed by the worker.
+    _mailer = {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+MAILERS = {"default": _mailer}
+ANYMAIL = {
+    key.removeprefix("ANYMAIL_"): value
+    for key, value in env.ENVIRON.items()
+    if key.startswith("ANYMAIL_")
+}
+# Outbox (docs/email.md): a failed send is retried after BASE * 2**(attempt-1) seconds
+# (capped at MAX) until EMAIL_MAX_ATTEMPTS, then the row is `failed`. A worker holds a row
+# for EMAIL_SEND_LEASE_SECONDS while sending; a crashed worker's row is taken back after.
+EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=5)
+EMAIL_RETRY_BASE_SECONDS = env.float("EMAIL_RETRY_BASE_SECONDS", default=30.0)
+EMAIL_RETRY_MAX_SECONDS = env.float("EMAIL_RETRY_MAX_SECONDS", default=3600.0)
+EMAIL_SEND_LEASE_SECONDS = env.float("EMAIL_SEND_LEASE_SECONDS", default=300.0)
+EMAIL_TRANSCRIPT_LINES = env.int("EMAIL_TRANSCRIPT_LINES", default=10)
+# One reminder to the chatbot's admin for a request still pending after this long (0: off).
+PENDING_REMINDER_MINUTES = env.float("PENDING_REMINDER_MINUTES", default=10.0)
+
+# --- Auth, sessions, security -------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/console/login/"
+LOGIN_REDIRECT_URL = "/console/"
+LOGOUT_REDIRECT_URL = "/console/login/"
+
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+if env.bool("BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+from django.utils.csp import CSP  # noqa: E402
+
+# Strict policy for our own pages (console, admin, demo): no inline script or style.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+
+# --- Limits ---------------------------------------------------------------------------------
+MAX_BODY_BYTES = env.int("MAX_BODY_BYTES", default=64 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+MAX_MESSAGE_CHARS = env.int("MAX_MESSAGE_CHARS", default=5000)
+# WebSocket, per socket (docs/events.md): larger frames answer `too_large`; token buckets
+# (burst, then a sustained rate) answer `rate_limited`; typing is relayed at most once per
+# WS_TYPING_RELAY_SECONDS unless it changes.
+WS_MAX_FRAME_BYTES = env.int("WS_MAX_FRAME_BYTES", default=16 * 1024)
+WS_MESSAGE_BURST = env.int("WS_MESSAGE_BURST", default=10)
+WS_MESSAGES_PER_SECOND = env.float("WS_MESSAGES_PER_SECOND", default=1.0)
+WS_TYPING_BURST = env.int("WS_TYPING_BURST", default=10)
+WS_TYPING_PER_SECOND = env.float("WS_TYPING_PER_SECOND", default=2.0)
+WS_TYPING_RELAY_SECONDS = env.float("WS_TYPING_RELAY_SECONDS", default=2.0)
+
+# --- CORS: the widget runs on customers' sites; origins are checked per chatbot ------------
+CORS_ALLOW_ALL_ORIGINS = False
+CORS_URLS_REGEX = r"^/(api/chatbots/[^/]+/(config|sessions)|api/sessions/.*|human-support/.*)$"
+CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type"]
+CORS_ALLOW_CREDENTIALS = False
+CORS_PREFLIGHT_MAX_AGE = 600
+
+# --- REST framework ----------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "support.http_auth.VisitorBearerAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "support.http_errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    "DEFAULT_THROTTLE_RATES": {
+        "session_create_ip": env.str("RATE_SESSION_CREATE_IP", default="30/min"),
+        "bot_message_ip": env.str("RATE_BOT_MESSAGE_IP", default="120/min"),
+        "bot_message_session": env.str("RATE_BOT_MESSAGE_SESSION", default="30/min"),
+        "request_create_ip": env.str("RATE_REQUEST_CREATE_IP", default="10/min"),
+        "request_create_session": env.str("RATE_REQUEST_CREATE_SESSION", default="5/min"),
+        "visitor_message_ip": env.str("RATE_VISITOR_MESSAGE_IP", default="120/min"),
+        "visitor_message_session": env.str("RATE_VISITOR_MESSAGE_SESSION", default="30/min"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Handoff API",
+    "DESCRIPTION": "Visitor widget, human-support requests and chatbot administration.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Static files ----------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+# The widget script is loaded by customers' pages on other origins.
+WHITENOISE_ALLOW_ALL_ORIGINS = True
+WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=DEBUG)
+
+DEMO_PAGE = env.bool("DEMO_PAGE", default=DEBUG)
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.channels.server": {"level": "WARNING"}},
+}

@@ -1,0 +1,65 @@
+"""Rate limits for everything a stranger can call, on Django's cache (Redis in production).
+
+Rates are settings (`REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`, each an environment
+variable); DRF answers 429 with `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import ImproperlyConfigured
+from redis.exceptions import RedisError
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+logger = logging.getLogger(__name__)
+
+
+class RateFromSettingsThrottle(SimpleRateThrottle):
+    """Reads its rate from the settings at each request.
+
+    DRF binds `SimpleRateThrottle.THROTTLE_RATES` to the rates dict of whatever settings
+    were current when `rest_framework.throttling` was first imported; a later change
+    (override_settings, a test's `settings` fixture) would never be seen.
+    """
+
+    def get_rate(self) -> str | None:
+        rates = api_settings.DEFAULT_THROTTLE_RATES
+        if self.scope not in rates:
+            raise ImproperlyConfigured(f"No throttle rate set for scope {self.scope!r}.")
+        return rates[self.scope]
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        # Fail open: with the cache (Redis) down, a visitor's message must still reach the
+        # database rather than answer 500. The limit resumes when the cache is back.
+        try:
+            return super().allow_request(request, view)
+        except (RedisError, ConnectionError, OSError):
+            logger.warning("rate limit %s not applied: the cache is unreachable", self.scope)
+            return True
+
+
+class PerIPThrottle(RateFromSettingsThrottle):
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class PerSessionThrottle(RateFromSettingsThrottle):
+    """Keyed by the visitor's chat session (from the bearer token), else not applied."""
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        session = getattr(request.auth, "session", None)
+        if session is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": session.session_id}
+
+
+def per_ip(scope_name: str) -> type[PerIPThrottle]:
+    return type(f"{scope_name}_ip", (PerIPThrottle,), {"scope": f"{scope_name}_ip"})
+
+
+def per_session(scope_name: str) -> type[PerSessionThrottle]:
+    return type(f"{scope_name}_session", (PerSessionThrottle,), {"scope": f"{scope_name}_session"})

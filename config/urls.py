@@ -1,0 +1,35 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path(
+        "console/login/",
+        auth_views.LoginView.as_view(
+            template_name="admin/login.html", extra_context={"site_header": "Handoff console"}
+        ),
+        name="login",
+    ),
+    path("console/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("console/", include("support.console_urls")),
+    path("", include("chatbots.urls")),
+    path("human-support/", include("support.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # ESP tracking webhooks (/anymail/{esp}/tracking/), behind mandatory basic auth.
+    path("anymail/", include("support.webhooks")),
+]
+
+if settings.DEMO_PAGE:
+    from chatbots.demo import demo_page
+
+    urlpatterns.append(path("demo/", demo_page, name="demo"))

@@ -1,0 +1,606 @@
+/* Handoff console: live queue and live conversation on top of the server-rendered pages.
+ *
+ * Loaded from a static file (the console's CSP allows no inline script); page data comes from
+ * data-* attributes. Text from visitors and agents goes into the page with textContent only.
+ * Actions go through the HTTP API with the CSRF token; the WebSocket only brings news.
+ */
+(function () {
+  "use strict";
+
+  var RECONNECT_MIN_MS = 500;
+  var RECONNECT_MAX_MS = 15000;
+
+  function csrfToken() {
+    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  function api(method, url, body) {
+    var headers = { Accept: "application/json" };
+    if (method !== "GET") {
+      headers["X-CSRFToken"] = csrfToken();
+      headers["Content-Type"] = "application/json";
+    }
+    return fetch(url, {
+      method: method,
+      headers: headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(function (response) {
+      return response
+        .json()
+        .catch(function () {
+          return {};
+        })
+        .then(function (data) {
+          if (!response.ok) {
+            var error = new Error(data.detail || "Request failed (" + response.status + ")");
+            error.status = response.status;
+            error.data = data;
+            throw error;
+          }
+          return data;
+        });
+    });
+  }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function clockTime(iso) {
+    var date = new Date(iso);
+    if (isNaN(date.getTime())) return "";
+    return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function fullTime(iso) {
+    var date = new Date(iso);
+    if (isNaN(date.getTime())) return "";
+    return date.toLocaleString([], { dateStyle: "medium", timeStyle: "medium" });
+  }
+
+  function waitingFor(iso) {
+    var seconds = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 1000));
+    if (seconds < 60) return "less than a minute";
+    var minutes = Math.floor(seconds / 60);
+    if (minutes < 60) return minutes + (minutes === 1 ? " minute" : " minutes");
+    var hours = Math.floor(minutes / 60);
+    var rest = minutes % 60;
+    return hours + (hours === 1 ? " hour" : " hours") + (rest ? ", " + rest + " min" : "");
+  }
+
+  function wsUrl(path, params) {
+    var scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    var query = new URLSearchParams(params || {}).toString();
+    return scheme + "//" + location.host + path + (query ? "?" + query : "");
+  }
+
+  /* A WebSocket that reconnects by itself with exponential backoff and jitter.
+   * `params()` is called at each attempt, so the `after` cursor is always the latest. */
+  function liveSocket(path, params, handlers) {
+    var socket = null;
+    var attempt = 0;
+    var stopped = false;
+    var timer = null;
+
+    function connect() {
+      if (stopped) return;
+      if (navigator.onLine === false) {
+        handlers.state("offline");
+        schedule(); // the "online" event brings us back at once
+        return;
+      }
+      handlers.state("connecting");
+      try {
+        socket = new WebSocket(wsUrl(path, params()));
+      } catch (e) {
+        schedule();
+        return;
+      }
+      socket.onopen = function () {
+        attempt = 0;
+        handlers.state("live");
+        handlers.open();
+      };
+      socket.onmessage = function (event) {
+        var frame;
+        try {
+          frame = JSON.parse(event.data);
+        } catch (e) {
+          return;
+        }
+        handlers.frame(frame);
+      };
+      socket.onclose = function (event) {
+        socket = null;
+        handlers.state("offline");
+        // 4401/4403/4404: credentials or access are gone; retrying will not help.
+        if (event.code === 4401 || event.code === 4403 || event.code === 4404) {
+          handlers.refused(event.code);
+          return;
+        }
+        schedule();
+      };
+    }
+
+    function schedule() {
+      if (stopped || timer) return;
+      var delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * Math.pow(2, attempt));
+      attempt += 1;
+      timer = setTimeout(function () {
+        timer = null;
+        connect();
+      }, delay / 2 + Math.random() * (delay / 2));
+    }
+
+    // The browser knows the network is gone before TCP does: close now, resume on "online".
+    window.addEventListener("offline", function () {
+      if (!socket) return;
+      var old = socket;
+      socket = null;
+      old.onclose = null;
+      old.close();
+      handlers.state("offline");
+      schedule();
+    });
+    window.addEventListener("online", function () {
+      if (!socket && timer) {
+        clearTimeout(timer);
+        timer = null;
+        attempt = 0;
+        connect();
+      }
+    });
+    connect();
+    return {
+      send: function (frame) {
+        if (socket && socket.readyState === WebSocket.OPEN) {
+          socket.send(JSON.stringify(frame));
+          return true;
+        }
+        return false;
+      },
+      stop: function () {
+        stopped = true;
+        if (socket) socket.close();
+      },
+    };
+  }
+
+  /* ---------------------------------------------------------------- queue page -- */
+
+  function queuePage(root) {
+    var pendingRows = document.getElementById("pending-rows");
+    var activeRows = document.getElementById("active-rows");
+    var badge = document.getElementById("new-badge");
+    var liveState = document.getElementById("live-state");
+    var baseTitle = root.dataset.baseTitle;
+    var requestUrl = root.dataset.requestUrl;
+    var known = {};
+    var fresh = {};
+    var refreshing = null;
+    var again = false;
+
+    Array.prototype.forEach.call(pendingRows.querySelectorAll("tr[data-request-id]"), function (row) {
+      known[row.dataset.requestId] = true;
+    });
+
+    function linkTo(r) {
+      var link = el("a", null, r.user_name || "Visitor");
+      link.href = requestUrl.replace("REQUEST_ID", encodeURIComponent(r.request_id));
+      return link;
+    }
+
+    function row(r, lastCell) {
+      var tr = el("tr");
+      tr.dataset.requestId = r.request_id;
+      var who = el("td");
+      who.appendChild(linkTo(r));
+      if (r.user_email) who.appendChild(el("div", "muted", r.user_email));
+      tr.appendChild(who);
+      tr.appendChild(el("td", null, r.chatbot.name));
+      var first = r.initial_message || "";
+      tr.appendChild(el("td", "excerpt", first.length > 120 ? first.slice(0, 119) + "…" : first));
+      tr.appendChild(lastCell);
+      return tr;
+    }
+
+    function waitingCell(r) {
+      var td = el("td");
+      var time = el("time", "waiting", waitingFor(r.created_at));
+      time.setAttribute("datetime", r.created_at);
+      td.appendChild(time);
+      return td;
+    }
+
+    function render(pending, active) {
+      pendingRows.replaceChildren();
+      pending.forEach(function (r) {
+        if (!known[r.request_id]) fresh[r.request_id] = true;
+        known[r.request_id] = true;
+        var tr = row(r, waitingCell(r));
+        if (fresh[r.request_id]) tr.classList.add("is-new");
+        pendingRows.appendChild(tr);
+      });
+      activeRows.replaceChildren();
+      active.forEach(function (r) {
+        activeRows.appendChild(row(r, el("td", null, r.agent_name || "")));
+      });
+      var stillPending = {};
+      pending.forEach(function (r) {
+        stillPending[r.request_id] = true;
+      });
+      Object.keys(fresh).forEach(function (id) {
+        if (!stillPending[id]) delete fresh[id];
+      });
+      document.getElementById("pending-count").textContent = String(pending.length);
+      document.getElementById("active-count").textContent = String(active.length);
+      document.getElementById("pending-empty").hidden = pending.length > 0;
+      document.getElementById("active-empty").hidden = active.length > 0;
+      showCounts(pending.length);
+    }
+
+    function showCounts(pendingCount) {
+      var newCount = Object.keys(fresh).length;
+      badge.hidden = newCount === 0;
+      badge.textContent = newCount === 1 ? "1 new request" : newCount + " new requests";
+      document.title = (pendingCount ? "(" + pendingCount + ") " : "") + baseTitle;
+    }
+
+    // One refresh at a time; news arriving meanwhile asks for one more.
+    function refresh() {
+      if (refreshing) {
+        again = true;
+        return refreshing;
+      }
+      refreshing = Promise.all([api("GET", root.dataset.pendingUrl), api("GET", root.dataset.activeUrl)])
+        .then(function (lists) {
+          render(lists[0].requests, lists[1].requests);
+        })
+        .catch(function () {})
+        .then(function () {
+          refreshing = null;
+          if (again) {
+            again = false;
+            refresh();
+          }
+        });
+      return refreshing;
+    }
+
+    badge.addEventListener("click", function () {
+      fresh = {};
+      Array.prototype.forEach.call(pendingRows.querySelectorAll("tr.is-new"), function (tr) {
+        tr.classList.remove("is-new");
+      });
+      showCounts(pendingRows.children.length);
+    });
+
+    setInterval(function () {
+      Array.prototype.forEach.call(root.querySelectorAll("time.waiting"), function (time) {
+        time.textContent = waitingFor(time.getAttribute("datetime"));
+      });
+    }, 15000);
+
+    showCounts(pendingRows.children.length);
+    liveSocket(
+      root.dataset.wsPath,
+      function () {
+        return {};
+      },
+      {
+        state: function (state) {
+          liveState.dataset.state = state;
+          liveState.textContent =
+            state === "live" ? "Live" : state === "connecting" ? "Connecting…" : "Offline, reconnecting…";
+        },
+        open: refresh, // whatever happened while we were away
+        frame: function (frame) {
+          if (frame.type !== "typing") refresh();
+        },
+        refused: function (code) {
+          // 4401: logged out; 4403: access changed (a chatbot removed). The page itself
+          // knows the new state, and sends a logged-out agent to the login.
+          liveState.dataset.state = "offline";
+          liveState.textContent =
+            code === 4401 ? "Logged out: reload to log in again." : "Your access changed: reload the page.";
+        },
+      }
+    );
+  }
+
+  /* --------------------------------------------------------- conversation page -- */
+
+  function conversationPage(root) {
+    var requestId = root.dataset.requestId;
+    var apiBase = root.dataset.api;
+    var me = root.dataset.me;
+    var visitorName = root.dataset.visitorName;
+    var thread = document.getElementById("thread");
+    var typing = document.getElementById("typing-indicator");
+    var statusLine = document.getElementById("status-line");
+    var statusBadge = document.getElementById("status-badge");
+    var connection = document.getElementById("connection-state");
+    var actionError = document.getElementById("action-error");
+    var form = document.getElementById("message-form");
+    var input = document.getElementById("message-input");
+    var lastId = parseInt(root.dataset.lastId, 10) || 0;
+    var seen = {};
+    var typingTimer = null;
+    var lastTypingSent = 0;
+    var stopTypingTimer = null;
+    var socket = null;
+
+    Array.prototype.forEach.call(thread.querySelectorAll("li[data-id]"), function (li) {
+      seen[li.dataset.id] = true;
+    });
+    Array.prototype.forEach.call(root.querySelectorAll(".line time[datetime]"), function (time) {
+      time.textContent = clockTime(time.getAttribute("datetime"));
+    });
+    Array.prototype.forEach.call(root.querySelectorAll(".request-meta time[datetime]"), function (time) {
+      time.textContent = fullTime(time.getAttribute("datetime"));
+    });
+
+    var LABELS = { pending: "Pending", active: "Active", resolved: "Resolved", closed: "Closed" };
+
+    function statusText(status, holder) {
+      if (status === "pending") return "Waiting for an agent";
+      if (status === "active") return holder && holder !== me ? holder + " has it" : "You joined";
+      if (status === "resolved") return "Resolved";
+      return "Closed";
+    }
+
+    function setStatus(status, holder) {
+      if (holder !== undefined && holder !== null) root.dataset.holder = holder;
+      root.dataset.status = status;
+      statusBadge.textContent = LABELS[status] || status;
+      statusLine.textContent = statusText(status, root.dataset.holder);
+      if (status === "closed") typing.hidden = true;
+    }
+
+    function setTime(id, iso) {
+      var dd = document.getElementById(id);
+      if (!dd) return;
+      if (!iso) {
+        dd.textContent = "—";
+        return;
+      }
+      var time = el("time", null, fullTime(iso));
+      time.setAttribute("datetime", iso);
+      dd.replaceChildren(time);
+    }
+
+    function applyRequest(data) {
+      setStatus(data.status, data.agent_name || "");
+      setTime("joined-at", data.admin_joined_at);
+      setTime("first-response-at", data.first_response_at);
+      setTime("resolved-at", data.resolved_at);
+      setTime("closed-at", data.closed_at);
+    }
+
+    function senderName(m) {
+      if (m.sender_type === "system") return "System";
+      return m.sender_name || (m.sender_type === "user" ? visitorName : "Agent");
+    }
+
+    function append(m) {
+      if (seen[m.id]) return;
+      seen[m.id] = true;
+      if (m.client_id) {
+        var pending = thread.querySelector('li.is-pending[data-client-id="' + CSS.escape(m.client_id) + '"]');
+        if (pending) pending.remove();
+      }
+      var li = el("li", "line sender-" + m.sender_type);
+      li.dataset.id = m.id;
+      li.appendChild(el("span", "who", senderName(m)));
+      li.appendChild(document.createTextNode(" "));
+      var time = el("time", null, clockTime(m.created_at));
+      time.setAttribute("datetime", m.created_at);
+      li.appendChild(time);
+      li.appendChild(el("p", "text", m.text));
+      // Keep id order even if a replayed message arrives after a newer live one.
+      var after = null;
+      Array.prototype.some.call(thread.querySelectorAll("li[data-id]"), function (other) {
+        if (parseInt(other.dataset.id, 10) > m.id) {
+          after = other;
+          return true;
+        }
+        return false;
+      });
+      thread.insertBefore(li, after || thread.querySelector("li.is-pending"));
+      if (m.id > lastId) lastId = m.id;
+      if (m.sender_type === "user") typing.hidden = true;
+      thread.scrollTop = thread.scrollHeight;
+    }
+
+    function catchUp() {
+      return api("GET", apiBase + "/messages?after=" + lastId)
+        .then(function (data) {
+          data.messages.forEach(append);
+        })
+        .catch(function () {});
+    }
+
+    var gapFrom = null;
+    var gapTimer = null;
+    function fillGap(from) {
+      gapFrom = gapFrom === null ? from : Math.min(gapFrom, from);
+      if (gapTimer) return;
+      gapTimer = setTimeout(function () {
+        var after = gapFrom;
+        gapFrom = null;
+        gapTimer = null;
+        api("GET", apiBase + "/messages?after=" + after)
+          .then(function (data) {
+            data.messages.forEach(append);
+          })
+          .catch(function () {});
+      }, 250);
+    }
+
+    function refreshRequest() {
+      return api("GET", apiBase)
+        .then(applyRequest)
+        .catch(function () {});
+    }
+
+    function showError(text) {
+      actionError.textContent = text;
+      actionError.hidden = !text;
+    }
+
+    Array.prototype.forEach.call(root.querySelectorAll(".request-actions form"), function (actionForm) {
+      actionForm.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var button = actionForm.querySelector("button");
+        button.disabled = true;
+        showError("");
+        api("POST", apiBase + "/" + actionForm.dataset.action)
+          .then(applyRequest)
+          .catch(function (error) {
+            showError(error.message);
+            return refreshRequest();
+          })
+          .then(function () {
+            button.disabled = false;
+            return catchUp();
+          });
+      });
+    });
+
+    function newClientId() {
+      if (window.crypto && crypto.randomUUID) return "c-" + crypto.randomUUID();
+      return "c-" + Date.now().toString(36) + Math.random().toString(36).slice(2);
+    }
+
+    // Sent over HTTP (the answer is the acknowledgement); retried with the same client_id,
+    // so a lost answer never makes a second message.
+    function sendMessage(text, clientId, attempt) {
+      api("POST", apiBase + "/messages", { message: text, client_id: clientId })
+        .then(append)
+        .catch(function (error) {
+          if (error.status && error.status < 500 && error.status !== 429) {
+            var pending = thread.querySelector('li.is-pending[data-client-id="' + CSS.escape(clientId) + '"]');
+            if (pending) pending.remove();
+            showError(error.message);
+            return;
+          }
+          setTimeout(function () {
+            sendMessage(text, clientId, attempt + 1);
+          }, Math.min(RECONNECT_MAX_MS, 500 * Math.pow(2, attempt)));
+        });
+    }
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = input.value.trim();
+      if (!text) return;
+      var clientId = newClientId();
+      var li = el("li", "line sender-admin is-pending");
+      li.dataset.clientId = clientId;
+      li.appendChild(el("span", "who", me));
+      li.appendChild(el("p", "text", text));
+      thread.appendChild(li);
+      input.value = "";
+      showError("");
+      sendTyping(false);
+      sendMessage(text, clientId, 0);
+    });
+
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+
+    function sendTyping(isTyping) {
+      if (!socket) return;
+      clearTimeout(stopTypingTimer);
+      if (isTyping) {
+        if (Date.now() - lastTypingSent > 2500) {
+          lastTypingSent = Date.now();
+          socket.send({ type: "typing", typing: true });
+        }
+        stopTypingTimer = setTimeout(function () {
+          sendTyping(false);
+        }, 4000);
+      } else if (lastTypingSent) {
+        lastTypingSent = 0;
+        socket.send({ type: "typing", typing: false });
+      }
+    }
+    input.addEventListener("input", function () {
+      sendTyping(input.value.length > 0);
+    });
+
+    socket = liveSocket(
+      root.dataset.wsPath,
+      function () {
+        return { after: String(lastId) };
+      },
+      {
+        state: function (state) {
+          connection.dataset.state = state;
+          connection.textContent =
+            state === "live" ? "Live" : state === "connecting" ? "Connecting…" : "Offline, reconnecting…";
+        },
+        open: function () {
+          // The history frame replays from `after`; the HTTP read covers a server that
+          // sent none, and anything a dropped broadcast took away.
+          catchUp();
+          refreshRequest();
+        },
+        frame: function (frame) {
+          if (frame.type === "history") {
+            (frame.messages || []).forEach(append);
+            if (frame.status && frame.status !== root.dataset.status) refreshRequest();
+          } else if (frame.type === "message" && frame.message) {
+            var previous = lastId;
+            append(frame.message);
+            // A skipped id may be a dropped broadcast (or another request's message: ids
+            // are shared): read what the database has after the last id we had.
+            if (previous && frame.message.id > previous + 1) fillGap(previous);
+          } else if (frame.type === "status") {
+            setStatus(frame.status, frame.agent_name || "");
+            refreshRequest();
+            catchUp();
+          } else if (frame.type === "typing" && frame.sender_type === "user") {
+            clearTimeout(typingTimer);
+            typing.hidden = !frame.typing || root.dataset.status === "closed";
+            if (frame.typing) {
+              typingTimer = setTimeout(function () {
+                typing.hidden = true;
+              }, 6000);
+            }
+          } else if (frame.type === "error") {
+            showError(frame.detail || "");
+          }
+        },
+        refused: function () {
+          connection.textContent = "This conversation is no longer available to you.";
+        },
+      }
+    );
+
+    // A broadcast the channel layer dropped is not lost: the database has it.
+    setInterval(catchUp, 30000);
+  }
+
+  function start() {
+    var queue = document.getElementById("console-queue");
+    if (queue) queuePage(queue);
+    var conversation = document.getElementById("console-request");
+    if (conversation) conversationPage(conversation);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();

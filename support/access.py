@@ -1,0 +1,87 @@
+"""When an agent's access ends, their open sockets must close (docs/events.md).
+
+Removed from a chatbot, deactivated (or no longer staff), deleted, or logged out: an
+AccessEvent goes, on commit, to the user's group; each of their sockets re-checks its
+own access against the database and closes with 4403 if it is gone. The re-check (not
+the event) decides, so an event sent for a harmless change costs one query and no more.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_logged_out
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.http import HttpRequest
+
+from chatbots.models import Chatbot
+from support import events
+from support.ws_auth import session_fingerprint
+
+
+def _revoked(user_id: int, chatbot_id: int | None, *, ended_session: str | None = None) -> None:
+    event = events.AccessEvent(
+        type="support.access_revoked", user_id=user_id, chatbot_id=chatbot_id
+    )
+    if ended_session is not None:
+        event["ended_session"] = ended_session
+    events.publish_on_commit(events.user_group(user_id), event)
+
+
+def agents_changed(
+    sender: Any,
+    instance: Any,
+    action: str,
+    reverse: bool,
+    pk_set: set[int] | None,
+    **kwargs: Any,
+) -> None:
+    """Chatbot.agents lost members: `chatbot.agents.remove(user)`, `user.served_chatbots
+    .remove(chatbot)`, or either side's `.clear()` (whose post_clear names nobody, hence
+    pre_clear; the event still goes only after the commit)."""
+    if action == "post_remove":
+        removed = pk_set or set()
+    elif action == "pre_clear":
+        related = instance.served_chatbots if reverse else instance.agents
+        removed = set(related.values_list("pk", flat=True))
+    else:
+        return
+    for other in removed:
+        user_id, chatbot_id = (instance.pk, other) if reverse else (other, instance.pk)
+        _revoked(user_id, chatbot_id)
+
+
+def user_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+    update_fields = kwargs.get("update_fields")
+    if created or (update_fields is not None and set(update_fields) == {"last_login"}):
+        return  # a login's own save changes no access
+    # Deactivated, no longer staff or superuser: the sockets' re-check decides.
+    _revoked(instance.pk, None)
+
+
+def user_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    _revoked(instance.pk, None)
+
+
+def logged_out(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    if user is None:
+        return
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    # Sent before Django deletes the session, so the sockets cannot re-check it: the
+    # event names the ended session (by fingerprint) and its sockets close outright.
+    _revoked(
+        user.pk,
+        None,
+        ended_session=session_fingerprint(session_key) if session_key else None,
+    )
+
+
+def connect_signals() -> None:
+    user_model = get_user_model()
+    m2m_changed.connect(
+        agents_changed, sender=Chatbot.agents.through, dispatch_uid="support.access.agents"
+    )
+    post_save.connect(user_saved, sender=user_model, dispatch_uid="support.access.user_saved")
+    post_delete.connect(user_deleted, sender=user_model, dispatch_uid="support.access.user_deleted")
+    user_logged_out.connect(logged_out, dispatch_uid="support.access.logged_out")

@@ -1,0 +1,194 @@
+"""Django admin for support requests (status changes only through services.py actions).
+
+Every field is read-only: the admin reads requests and, through its actions, calls the
+same services as the HTTP API (join, resolve, close), so each change writes its system
+message and publishes its events. A refused move is shown with message_user and changes
+nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import admin, messages
+from django.contrib.admin import ActionLocation
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from chatbots.models import Chatbot
+from support import services
+from support.actors import Agent
+from support.exceptions import DomainError
+from support.models import SupportMessage, SupportRequest
+
+REQUEST_FIELDS = [
+    "request_id",
+    "chatbot",
+    "session",
+    "status",
+    "user_name",
+    "user_email",
+    "initial_message",
+    "assigned_agent",
+    "created_at",
+    "admin_joined_at",
+    "first_response_at",
+    "resolved_at",
+    "closed_at",
+    "updated_at",
+]
+
+
+class SupportMessageInline(admin.TabularInline):
+    model = SupportMessage
+    fields = ["id", "created_at", "sender_type", "sender", "message", "client_id"]
+    readonly_fields = fields
+    ordering = ["id"]
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SupportMessage]:
+        return super().get_queryset(request).select_related("sender")
+
+    def has_add_permission(self, request: HttpRequest, obj: SupportRequest | None = None) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: SupportRequest | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: SupportRequest | None = None
+    ) -> bool:
+        return False
+
+
+# On the list (several at once) and on a request's own page (that one).
+BOTH_PAGES = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
+
+ServiceCall = Callable[[SupportRequest, Agent], SupportRequest]
+
+
+def _run_for_each(
+    modeladmin: SupportRequestAdmin,
+    request: HttpRequest,
+    queryset: QuerySet[SupportRequest],
+    call: ServiceCall,
+    done: str,
+) -> None:
+    """Call the service once per selected request; each succeeds or is refused on its own."""
+    agent = Agent(request.user)  # type: ignore[arg-type]
+    changed = 0
+    for support_request in queryset.order_by("id"):
+        try:
+            call(support_request, agent)
+        except DomainError as exc:
+            modeladmin.message_user(
+                request, f"{support_request.request_id}: {exc.detail}", level=messages.ERROR
+            )
+        else:
+            changed += 1
+    if changed:
+        noun = "request" if changed == 1 else "requests"
+        modeladmin.message_user(request, f"{changed} {noun} {done}.", level=messages.SUCCESS)
+
+
+@admin.register(SupportRequest)
+class SupportRequestAdmin(admin.ModelAdmin):
+    list_display = [
+        "request_id",
+        "chatbot",
+        "status",
+        "user_name",
+        "user_email",
+        "assigned_agent",
+        "created_at",
+    ]
+    list_filter = ["status", ("chatbot", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["user_name", "user_email", "=request_id"]
+    list_select_related = ["chatbot", "assigned_agent"]
+    ordering = ["-created_at", "-id"]
+    fields = REQUEST_FIELDS
+    readonly_fields = REQUEST_FIELDS
+    inlines = [SupportMessageInline]
+    actions = ["join_requests", "resolve_requests", "close_requests"]
+    list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SupportRequest]:
+        served = Chatbot.objects.served_by(request.user).values("id")
+        return super().get_queryset(request).filter(chatbot__in=served)
+
+    def get_actions(
+        self, request: HttpRequest, action_location: ActionLocation = ActionLocation.CHANGE_LIST
+    ) -> dict[str, object]:
+        found = super().get_actions(request, action_location=action_location)
+        found.pop("delete_selected", None)
+        return found
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: SupportRequest | None = None
+    ) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: SupportRequest | None = None
+    ) -> bool:
+        # The change page is read-only (no Save that would write the row); the model
+        # permission still gates the status actions of the list.
+        if obj is not None:
+            return False
+        return super().has_change_permission(request)
+
+    @admin.action(
+        description="Join",
+        description_plural="Join selected requests",
+        permissions=["change"],
+        location=BOTH_PAGES,
+    )
+    def join_requests(self, request: HttpRequest, queryset: QuerySet[SupportRequest]) -> None:
+        _run_for_each(
+            self,
+            request,
+            queryset,
+            lambda r, agent: services.request_join(support_request=r, agent=agent),
+            "joined",
+        )
+
+    @admin.action(
+        description="Resolve",
+        description_plural="Resolve selected requests",
+        permissions=["change"],
+        location=BOTH_PAGES,
+    )
+    def resolve_requests(self, request: HttpRequest, queryset: QuerySet[SupportRequest]) -> None:
+        _run_for_each(
+            self,
+            request,
+            queryset,
+            lambda r, agent: services.request_resolve(support_request=r, agent=agent),
+            "resolved",
+        )
+
+    @admin.action(
+        description="Close",
+        description_plural="Close selected requests",
+        permissions=["change"],
+        location=BOTH_PAGES,
+    )
+    def close_requests(self, request: HttpRequest, queryset: QuerySet[SupportRequest]) -> None:
+        _run_for_each(
+            self,
+            request,
+            queryset,
+            lambda r, agent: services.request_close(support_request=r, actor=agent),
+            "closed",
+        )
+
+
+# The email outbox admin registers itself (support/admin_emails.py).
+from support import admin_emails  # noqa: E402, F401

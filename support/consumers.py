@@ -1,0 +1,378 @@
+"""WebSocket transport (DESIGN.md §5, docs/events.md). Parse, authorise, call a service,
+relay events. Consumers never write a support model and never publish a domain event:
+services publish on commit; consumers only relay what arrives in their groups.
+
+`/human-support/ws/{request_id}`: one request's conversation (visitor or agent).
+`/human-support/ws/agent`: an agent's live queue (every chatbot they serve).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from support import events, services
+from support.actors import Agent, Visitor
+from support.exceptions import DomainError, RequestClosed
+from support.models import RequestStatus, SenderType, SupportMessage, SupportRequest
+from support.presenters import message_json
+from support.selectors import MESSAGE_PAGE_SIZE, messages_after
+from support.ws_auth import (
+    QueueAdmission,
+    Refused,
+    RequestAdmission,
+    admit_to_queue,
+    admit_to_request,
+    agent_chatbot_ids,
+    agent_request_access,
+    query_param,
+    session_fingerprint,
+)
+from support.ws_delivery import DeliveredIds
+from support.ws_frames import (
+    CLOSE_FORBIDDEN,
+    CLOSE_TRY_AGAIN,
+    INVALID_AFTER,
+    RATE_LIMITED,
+    SERVER_ERROR,
+    AccessLost,
+    FrameError,
+    error_frame,
+    optional_str,
+    parse_frame,
+    required_bool,
+    required_str,
+    unknown_type,
+)
+from support.ws_limits import SocketLimits
+
+logger = logging.getLogger(__name__)
+
+MAX_CURSOR = 2**63 - 1  # the largest id a BIGINT column can hold
+
+
+class HandoffConsumer(AsyncWebsocketConsumer):
+    """Shared plumbing: JSON frames, group bookkeeping, refusals with close codes, and the
+    one place where a refused frame (any DomainError) becomes an `error` frame."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.joined_groups: list[str] = []
+        self.finished = False
+        self.limits = SocketLimits.from_settings()
+        self.user_id: int | None = None
+        self.session_key: str | None = None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            if message["type"].startswith("support."):
+                # An event type this consumer does not know (a newer process publishing
+                # during a rolling deploy) is skipped rather than ending the socket.
+                logger.warning("%s ignores event %s", type(self).__name__, message["type"])
+                return
+            raise ValueError(f"No handler for message type {message['type']}")
+        # Channels' own dispatch first runs close_old_connections, a hop to the one
+        # database thread, for every frame and event, relays included. Here every
+        # database call goes through database_sync_to_async, which does that itself.
+        await handler(message)
+
+    # --- sending and closing ------------------------------------------------------------
+
+    async def send_frame(self, frame: dict[str, Any]) -> None:
+        if not self.finished:
+            await self.send(text_data=json.dumps(frame))
+
+    async def join(self, group: str) -> None:
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.joined_groups.append(group)
+
+    async def join_all(self, groups: list[str]) -> bool:
+        """Join every group, or none: False when the channel layer fails (Redis down).
+
+        A socket that cannot hear its events must not look live; it is closed with 1013
+        (try again later) and the client reconnects with `?after=`.
+        """
+        try:
+            for group in groups:
+                await self.join(group)
+        except Exception:
+            logger.exception("channel layer unavailable: socket %s refused", self.channel_name)
+            await self.leave_groups()
+            await self.refuse(CLOSE_TRY_AGAIN)
+            return False
+        return True
+
+    async def leave_groups(self) -> None:
+        groups, self.joined_groups = self.joined_groups, []
+        for group in groups:
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception:
+                # Redis down: the membership expires by itself (group_expiry).
+                logger.warning("could not leave %s", group, exc_info=True)
+
+    async def refuse(self, code: int) -> None:
+        """Accept, then close with `code`: a handshake refused outright reaches a browser
+        as a bare 403 with close code 1006, and the client could not tell why."""
+        self.finished = True
+        await self.accept()
+        await self.close(code)
+
+    async def end(self, code: int) -> None:
+        """Close from our side; leave the groups first so that nothing more is relayed."""
+        self.finished = True
+        await self.leave_groups()
+        await self.close(code)
+
+    async def disconnect(self, code: int) -> None:
+        self.finished = True
+        await self.leave_groups()
+
+    # --- receiving ----------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.finished:
+            return
+        client_id: str | None = None
+        try:
+            frame = parse_frame(text_data, bytes_data, limit=self.limits.max_frame_bytes)
+            if isinstance(frame.get("client_id"), str):
+                client_id = frame["client_id"][:64]
+            await self.handle_frame(frame)
+        except AccessLost:
+            await self.end(CLOSE_FORBIDDEN)
+        except DomainError as error:
+            await self.send_frame(error_frame(error.code, error.detail, client_id=client_id))
+        except Exception:
+            # Keep the socket: the row either committed (the echo follows) or not (the
+            # client retries with the same client_id and gets one message either way).
+            logger.exception("WebSocket frame failed on %s", self.scope.get("path"))
+            await self.send_frame(error_frame("server_error", SERVER_ERROR, client_id=client_id))
+
+    async def handle_frame(self, frame: dict[str, Any]) -> None:
+        raise unknown_type(frame)
+
+    # --- access ---------------------------------------------------------------------------
+
+    def session_ended(self, event: dict[str, Any]) -> bool:
+        ended = event.get("ended_session")
+        return bool(ended and self.session_key and ended == session_fingerprint(self.session_key))
+
+
+class RequestConsumer(HandoffConsumer):
+    """One request's live channel, for its visitor and the agents of its chatbot."""
+
+    actor: Visitor | Agent
+    support_request: SupportRequest
+
+    async def connect(self) -> None:
+        self.request_id: str = self.scope["url_route"]["kwargs"]["request_id"]
+        try:
+            admission: RequestAdmission = await database_sync_to_async(admit_to_request)(
+                self.scope, self.request_id
+            )
+        except Refused as refused:
+            await self.refuse(refused.code)
+            return
+        self.actor = admission.actor
+        self.support_request = admission.support_request
+        self.status: str = self.support_request.status
+        side = SenderType.ADMIN if isinstance(self.actor, Agent) else SenderType.USER
+        self.sender_type: str = side.value
+        self.delivered = DeliveredIds()
+        self.message_bucket = self.limits.message_bucket()
+        self.typing_bucket = self.limits.typing_bucket()
+        self.typing_throttle = self.limits.typing_throttle()
+
+        # Join before reading the history: a message committed from now on reaches us as
+        # an event, one committed before is in the history, and one in between is in both
+        # and is sent once (DeliveredIds). Reading first would lose the one in between.
+        groups = [events.request_group(self.request_id)]
+        if isinstance(self.actor, Agent):
+            self.user_id = self.actor.user.pk
+            self.session_key = admission.session_key
+            groups.append(events.user_group(self.user_id))
+        if not await self.join_all(groups):
+            return
+        await self.accept()
+
+        after = query_param(self.scope, "after")
+        if after is not None:
+            if (
+                not (after.isascii() and after.isdigit())
+                or len(after) > 19
+                or int(after) > MAX_CURSOR
+            ):
+                await self.send_frame(error_frame("invalid", INVALID_AFTER))
+            else:
+                await self.send_history(int(after))
+
+    async def send_history(self, after: int) -> None:
+        messages, status, newest = await database_sync_to_async(self._read_history)(after)
+        self.delivered.cover_up_to(newest)
+        self.status = status
+        await self.send_frame({"type": "history", "messages": messages, "status": status})
+
+    def _read_history(self, after: int) -> tuple[list[dict[str, Any]], str, int]:
+        """Every message after `after` (all pages), the status now, and the newest id."""
+        rows: list[SupportMessage] = []
+        cursor = after
+        while True:
+            page = messages_after(support_request=self.support_request, after_id=cursor)
+            rows.extend(page)
+            if len(page) < MESSAGE_PAGE_SIZE:  # a short page is the last one
+                break
+            cursor = page[-1].id
+        current = SupportRequest.objects.values_list("status", flat=True).get(
+            pk=self.support_request.pk
+        )
+        # The newest id *in this history*, not the newest in the table: a message committed
+        # after the pages were read is not in them, so its live event must still pass.
+        # (Messages of one request commit in id order: services hold the request's row lock.)
+        newest = rows[-1].id if rows else after
+        visitor_name = self.support_request.user_name
+        return [message_json(m, visitor_name=visitor_name) for m in rows], current, newest
+
+    # --- client frames --------------------------------------------------------------------
+
+    async def handle_frame(self, frame: dict[str, Any]) -> None:
+        if frame["type"] == "message":
+            await self.on_message(frame)
+        elif frame["type"] == "typing":
+            await self.on_typing(frame)
+        else:
+            raise unknown_type(frame)
+
+    async def on_message(self, frame: dict[str, Any]) -> None:
+        text = required_str(frame, "text")
+        client_id = optional_str(frame, "client_id")
+        if not self.message_bucket.take():
+            raise FrameError("rate_limited", RATE_LIMITED.format(what="messages"))
+        message, created = await database_sync_to_async(self._post)(text, client_id)
+        if not created:
+            # A retry of a stored message: services publish nothing for it, so the sender
+            # gets the stored row here (unless this socket has already shown it).
+            await self.deliver_message(message)
+
+    def _post(self, text: str, client_id: str | None) -> tuple[dict[str, Any], bool]:
+        """Through the same service as HTTP: reopen, `closed`, client_id idempotency."""
+        actor = self.actor
+        if isinstance(actor, Agent):
+            # Access is re-checked on every write, not only when an AccessEvent arrives:
+            # a channel layer may drop that event.
+            access = agent_request_access(
+                user_id=actor.user.pk, session_key=self.session_key, request_id=self.request_id
+            )
+            if access is None:
+                raise AccessLost()
+            actor = access[0]
+        result = services.message_post(
+            support_request=self.support_request, actor=actor, text=text, client_id=client_id
+        )
+        return (
+            message_json(result.message, visitor_name=self.support_request.user_name),
+            result.created,
+        )
+
+    async def on_typing(self, frame: dict[str, Any]) -> None:
+        typing = required_bool(frame, "typing")
+        if self.status == RequestStatus.CLOSED:
+            raise RequestClosed()
+        if not self.typing_bucket.take():
+            raise FrameError("rate_limited", RATE_LIMITED.format(what="typing frames"))
+        if self.typing_throttle.should_relay(typing):
+            await events.relay_typing(
+                self.request_id,
+                sender_type=self.sender_type,
+                typing=typing,
+                sender_channel=self.channel_name,
+            )
+
+    # --- events from the groups ------------------------------------------------------------
+
+    async def deliver_message(self, message: dict[str, Any]) -> None:
+        if self.delivered.first_time(message["id"]):
+            await self.send_frame({"type": "message", "message": message})
+
+    async def support_message(self, event: dict[str, Any]) -> None:
+        await self.deliver_message(event["message"])
+
+    async def support_status(self, event: dict[str, Any]) -> None:
+        self.status = event["status"]
+        await self.send_frame(
+            {"type": "status", "status": event["status"], "agent_name": event["agent_name"]}
+        )
+
+    async def support_typing(self, event: dict[str, Any]) -> None:
+        # To the other side only: not back to the sender, not to other agents' sockets
+        # when an agent types, not to the visitor's other tabs when the visitor types.
+        if event["sender_channel"] == self.channel_name or event["sender_type"] == self.sender_type:
+            return
+        await self.send_frame(
+            {"type": "typing", "sender_type": event["sender_type"], "typing": event["typing"]}
+        )
+
+    async def support_access_revoked(self, event: dict[str, Any]) -> None:
+        if self.finished or not isinstance(self.actor, Agent):
+            return
+        if self.session_ended(event):
+            await self.end(CLOSE_FORBIDDEN)
+            return
+        chatbot_id = event.get("chatbot_id")
+        if chatbot_id is not None and chatbot_id != self.support_request.chatbot_id:
+            return
+        access = await database_sync_to_async(agent_request_access)(
+            user_id=self.actor.user.pk, session_key=self.session_key, request_id=self.request_id
+        )
+        if access is None:
+            await self.end(CLOSE_FORBIDDEN)
+
+
+class AgentQueueConsumer(HandoffConsumer):
+    """An agent's live queue: requests created, joined, resolved, closed and reopened, for
+    the chatbots they serve (as of connecting; a chatbot added later needs a reconnect)."""
+
+    async def connect(self) -> None:
+        try:
+            admission: QueueAdmission = await database_sync_to_async(admit_to_queue)(self.scope)
+        except Refused as refused:
+            await self.refuse(refused.code)
+            return
+        self.chatbot_ids = admission.chatbot_ids
+        self.user_id = admission.agent.user.pk
+        self.session_key = admission.session_key
+        groups = [
+            events.chatbot_agents_group(chatbot_id) for chatbot_id in sorted(self.chatbot_ids)
+        ]
+        if not await self.join_all([*groups, events.user_group(self.user_id)]):
+            return
+        await self.accept()
+
+    async def support_queue(self, event: dict[str, Any]) -> None:
+        if event["chatbot_id"] in self.chatbot_ids:
+            await self.send_frame(
+                {"type": "queue", "action": event["action"], "request": event["request"]}
+            )
+
+    async def support_access_revoked(self, event: dict[str, Any]) -> None:
+        if self.finished or self.user_id is None:
+            return
+        if self.session_ended(event):
+            await self.end(CLOSE_FORBIDDEN)
+            return
+        chatbot_id = event.get("chatbot_id")
+        if chatbot_id is not None and chatbot_id not in self.chatbot_ids:
+            return
+        still = await database_sync_to_async(agent_chatbot_ids)(
+            user_id=self.user_id, session_key=self.session_key
+        )
+        # Losing any of its chatbots closes the queue socket: the console reconnects (or
+        # learns from the 4401/4403 that it may not) and shows only what it may see.
+        if still is None or not self.chatbot_ids <= still:
+            await self.end(CLOSE_FORBIDDEN)

@@ -1,0 +1,110 @@
+"""Events published to the channel layer, always after the transaction commits.
+
+The database is the source of truth: an event is a notification. If the channel layer
+drops one (capacity, Redis blip), clients notice the id gap and replay with `?after=`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal, NotRequired, TypedDict
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+QueueAction = Literal["created", "joined", "resolved", "closed", "reopened"]
+
+
+class MessageEvent(TypedDict):
+    type: Literal["support.message"]
+    request_id: str
+    message: dict[str, Any]
+
+
+class StatusEvent(TypedDict):
+    type: Literal["support.status"]
+    request_id: str
+    status: str
+    agent_name: str | None
+
+
+class QueueEvent(TypedDict):
+    type: Literal["support.queue"]
+    action: QueueAction
+    chatbot_id: int
+    request: dict[str, Any]
+
+
+class AccessEvent(TypedDict):
+    """An agent lost access (removed from a chatbot, deactivated, logged out)."""
+
+    type: Literal["support.access_revoked"]
+    user_id: int
+    chatbot_id: int | None
+    # SHA-256 of the Django session key that just ended (logout): its sockets close at
+    # once. The signal fires before the session is deleted, so a re-check would pass.
+    ended_session: NotRequired[str]
+
+
+class TypingEvent(TypedDict):
+    """Not a change of the request: relayed at once, never stored, no transaction."""
+
+    type: Literal["support.typing"]
+    request_id: str
+    sender_type: str
+    typing: bool
+    sender_channel: str  # the socket that typed: it does not get its own typing back
+
+
+Event = MessageEvent | StatusEvent | QueueEvent | AccessEvent
+
+
+def request_group(request_id: str) -> str:
+    return f"request.{request_id}"
+
+
+def chatbot_agents_group(chatbot_id: int) -> str:
+    return f"agents.chatbot.{chatbot_id}"
+
+
+def user_group(user_id: int) -> str:
+    return f"agents.user.{user_id}"
+
+
+def publish_on_commit(group: str, event: Event) -> None:
+    """Send `event` to `group` once the current transaction commits (never if it rolls back)."""
+    transaction.on_commit(lambda: publish_now(group, event))
+
+
+async def relay_typing(
+    request_id: str, *, sender_type: str, typing: bool, sender_channel: str
+) -> None:
+    """Typing indicators go straight to the request's group: ephemeral, nothing to commit."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    event = TypingEvent(
+        type="support.typing",
+        request_id=request_id,
+        sender_type=sender_type,
+        typing=typing,
+        sender_channel=sender_channel,
+    )
+    try:
+        await layer.group_send(request_group(request_id), dict(event))
+    except Exception:
+        logger.exception("could not relay typing to %s", request_group(request_id))
+
+
+def publish_now(group: str, event: Event) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, dict(event))
+    except Exception:
+        # The row is committed; a lost notification is recovered by replay.
+        logger.exception("could not publish %s to %s", event["type"], group)

@@ -1,0 +1,37 @@
+"""One mapping from errors to HTTP answers: `{"detail", "errors", "code"}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from support.exceptions import DomainError
+
+INVALID_INPUT = "Invalid input."
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DomainError):
+        return Response(
+            {"detail": exc.detail, "errors": exc.errors, "code": exc.code},
+            status=exc.http_status,
+        )
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        response.data = {"detail": INVALID_INPUT, "errors": errors, "code": "invalid"}
+        return response
+    detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
+    code = getattr(exc, "default_code", "error")
+    if isinstance(exc, Http404):
+        code = "not_found"
+    if response.status_code == status.HTTP_401_UNAUTHORIZED and "WWW-Authenticate" not in response:
+        response["WWW-Authenticate"] = "Bearer"
+    response.data = {"detail": str(detail), "errors": {}, "code": code}
+    return response

@@ -1,0 +1,219 @@
+"""Support requests and their messages. Changed only through support/services.py."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Now
+
+from chatbots.models import Chatbot, ChatSession
+
+
+def new_request_id() -> str:
+    # 128 random bits, URL-safe: knowing one request id tells nothing about another.
+    return secrets.token_urlsafe(16)
+
+
+class RequestStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACTIVE = "active", "Active"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+OPEN_STATUSES = (RequestStatus.PENDING, RequestStatus.ACTIVE, RequestStatus.RESOLVED)
+
+
+class SupportRequest(models.Model):
+    request_id = models.CharField(max_length=255, unique=True, default=new_request_id)
+    chatbot = models.ForeignKey(Chatbot, on_delete=models.CASCADE, related_name="support_requests")
+    session = models.ForeignKey(
+        ChatSession,
+        on_delete=models.CASCADE,
+        to_field="session_id",
+        db_column="session_id",
+        related_name="support_requests",
+    )
+    # NULL when not given, as in the seed schema (its SQL tests "IS NULL").
+    user_name = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    user_email = models.EmailField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    initial_message = models.TextField()
+    status = models.CharField(
+        max_length=50,
+        choices=RequestStatus.choices,
+        default=RequestStatus.PENDING,
+        db_default=RequestStatus.PENDING,
+    )
+    assigned_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_support_requests",
+    )
+    admin_joined_at = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # Database defaults too, so the seed's plain SQL INSERTs keep working.
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+
+    class Meta:
+        db_table = "human_support_requests"
+        constraints = [
+            # One open request per visitor session, enforced by the database so that
+            # two simultaneous "Speak to a human" clicks cannot make two requests.
+            models.UniqueConstraint(
+                fields=["session"],
+                condition=~Q(status="closed"),
+                name="one_open_request_per_session",
+            ),
+        ]
+        indexes = [
+            # Console queues: pending oldest first, active, per chatbot.
+            models.Index(fields=["chatbot", "status", "created_at"], name="hsr_chatbot_status_idx"),
+            models.Index(fields=["status", "created_at"], name="hsr_status_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != RequestStatus.CLOSED
+
+
+class SenderType(models.TextChoices):
+    USER = "user", "Visitor"
+    ADMIN = "admin", "Agent"
+    SYSTEM = "system", "System"
+
+
+class SupportMessage(models.Model):
+    support_request = models.ForeignKey(
+        SupportRequest,
+        on_delete=models.CASCADE,
+        db_column="support_request_id",
+        related_name="messages",
+    )
+    sender_type = models.CharField(max_length=50, choices=SenderType.choices)
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    message = models.TextField()
+    # NULL (not "") when absent, so the partial unique constraint ignores it.
+    client_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
+
+    class Meta:
+        db_table = "human_support_messages"
+        constraints = [
+            # A retried send (lost echo, reconnect) carries the same client_id: one row.
+            models.UniqueConstraint(
+                fields=["support_request", "client_id"],
+                condition=Q(client_id__isnull=False),
+                name="one_message_per_client_id",
+            ),
+        ]
+        indexes = [
+            # Replay: messages of a request after a cursor id.
+            models.Index(fields=["support_request", "id"], name="hsm_request_id_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sender_type}: {self.message[:40]}"
+
+
+# --- Email outbox (docs/email.md) -------------------------------------------------------
+
+
+class EmailKind(models.TextChoices):
+    ADMIN_NOTIFICATION = "admin_notification", "Admin notification"
+    VISITOR_CONFIRMATION = "visitor_confirmation", "Visitor confirmation"
+    AGENT_NOTIFICATION = "agent_notification", "Agent notification"
+    PENDING_REMINDER = "pending_reminder", "Pending reminder"
+
+
+class EmailStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    DELIVERED = "delivered", "Delivered"
+    BOUNCED = "bounced", "Bounced"
+    # A reminder whose request was joined (or closed) before it went out.
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class EmailNotification(models.Model):
+    """One email to send: written in the transaction that makes it necessary (the outbox).
+
+    Changed only by support/notifications.py (claim, send, retry) and the ESP webhook.
+    """
+
+    support_request = models.ForeignKey(
+        SupportRequest, on_delete=models.CASCADE, related_name="email_notifications"
+    )
+    kind = models.CharField(max_length=32, choices=EmailKind.choices)
+    recipient = models.EmailField(max_length=254)
+    status = models.CharField(
+        max_length=16, choices=EmailStatus.choices, default=EmailStatus.QUEUED
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    provider_message_id = models.CharField(max_length=255, blank=True, default="")
+    # While `sending`: the lease of the worker that claimed it (a crashed worker's row is
+    # taken back when it expires). While `queued`: not before this time (retry backoff).
+    locked_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # When the ESP reported delivered / bounced.
+    tracked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "email_notifications"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One email of a kind per recipient and request: a repeated reminder task or
+            # a replayed creation cannot queue the same mail twice.
+            models.UniqueConstraint(
+                fields=["support_request", "kind", "recipient"], name="one_email_per_kind"
+            ),
+        ]
+        indexes = [
+            # Sweeps (stale queued / sending rows, failed rows to resend) and admin filters.
+            models.Index(fields=["status", "locked_until"], name="email_status_lock_idx"),
+            # ESP webhooks find the row by the provider's id.
+            models.Index(fields=["provider_message_id"], name="email_provider_id_idx"),
+            models.Index(fields=["-created_at", "-id"], name="email_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.recipient} ({self.status})"
+
+
+class AgentPreference(models.Model):
+    """An agent's own settings: whether they want an email for each new request."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="handoff_preference"
+    )
+    email_on_new_request = models.BooleanField(
+        default=False,
+        help_text="Also email me each new support request of the chatbots I serve.",
+    )
+
+    class Meta:
+        db_table = "agent_preferences"
+
+    def __str__(self) -> str:
+        return f"Preferences of {self.user}"

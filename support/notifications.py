@@ -1,0 +1,309 @@
+"""The email outbox of support requests (docs/email.md).
+
+A row is written in the transaction that makes the email necessary; once it commits, a
+task of Django's tasks API sends the row. Sending claims the row with one conditional
+UPDATE (`queued` → `sending`), so two workers, or a task enqueued twice, never send it
+twice. A failure goes back to `queued` with a backoff and a new task; after
+EMAIL_MAX_ATTEMPTS it is `failed`, and `manage.py resend_failed_emails` queues it again.
+
+The rows are not part of a request's state: they are changed here (and by the ESP
+webhook, support/webhooks.py), never by transports.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core import mail
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from support import emails
+from support.models import (
+    AgentPreference,
+    EmailKind,
+    EmailNotification,
+    EmailStatus,
+    RequestStatus,
+    SupportRequest,
+)
+
+logger = logging.getLogger(__name__)
+
+LAST_ERROR_MAX_LENGTH = 2000
+CANCELLED_REMINDER = "Not sent: the request was no longer pending."
+
+
+# --- queueing (inside the caller's transaction) ---------------------------------------
+
+
+def queue_for_new_request(support_request: SupportRequest) -> list[EmailNotification]:
+    """Write the outbox rows for a new request; send them, and plan the reminder, on commit.
+
+    Called by services.request_create inside its transaction: a rolled-back request
+    queues nothing. Needs no running worker (the tasks wait in the database).
+    """
+    chatbot = support_request.chatbot
+    wanted: list[tuple[str, str]] = []
+    admin = emails.valid_address(chatbot.admin_email)
+    if admin:
+        wanted.append((EmailKind.ADMIN_NOTIFICATION, admin))
+    visitor = emails.valid_address(support_request.user_email)
+    if visitor:
+        wanted.append((EmailKind.VISITOR_CONFIRMATION, visitor))
+    seen = {admin.lower()} if admin else set()
+    for address in _opted_in_agent_addresses(support_request):
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            wanted.append((EmailKind.AGENT_NOTIFICATION, address))
+
+    rows = [
+        EmailNotification.objects.create(
+            support_request=support_request, kind=kind, recipient=recipient
+        )
+        for kind, recipient in wanted
+    ]
+    ids = [row.pk for row in rows]
+    # robust: a failure to enqueue must not fail the visitor's request; the stale sweep
+    # (resend_failed_emails --stale) sends rows whose task never got enqueued.
+    transaction.on_commit(lambda: enqueue_sends(ids), robust=True)
+    minutes = settings.PENDING_REMINDER_MINUTES
+    if minutes > 0:
+        request_pk = support_request.pk
+        transaction.on_commit(
+            lambda: _enqueue_reminder(request_pk, timezone.now() + timedelta(minutes=minutes)),
+            robust=True,
+        )
+    return rows
+
+
+def _opted_in_agent_addresses(support_request: SupportRequest) -> list[str]:
+    preferences = AgentPreference.objects.filter(
+        email_on_new_request=True,
+        user__is_active=True,
+        user__is_staff=True,
+        user__served_chatbots=support_request.chatbot_id,
+    ).select_related("user")
+    addresses = (emails.valid_address(p.user.email) for p in preferences.order_by("user_id"))
+    return [a for a in addresses if a]
+
+
+def enqueue_sends(ids: Iterable[int], *, run_after: datetime | None = None) -> None:
+    from support.tasks import send_email_notification
+
+    task = send_email_notification
+    if run_after is not None:
+        task = task.using(run_after=run_after)
+    for notification_id in ids:
+        task.enqueue(notification_id)
+
+
+def _enqueue_reminder(request_pk: int, run_after: datetime) -> None:
+    from support.tasks import remind_if_pending
+
+    remind_if_pending.using(run_after=run_after).enqueue(request_pk)
+
+
+# --- sending (in the worker) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    status: str  # "sent", "retry", "failed", "cancelled", "skipped"
+    detail: str = ""
+
+
+def claim(notification_id: int) -> EmailNotification | None:
+    """Take the row for sending, or None if another worker has it or it is not due.
+
+    One UPDATE whose WHERE re-checks the state: PostgreSQL re-evaluates it after
+    waiting for a concurrent writer's row lock and SQLite serialises writers, so exactly
+    one of two racing workers updates the row. A `sending` row whose lease expired
+    belonged to a worker that died mid-send; it is taken back.
+    """
+    now = timezone.now()
+    due = Q(locked_until__isnull=True) | Q(locked_until__lte=now)
+    claimable = Q(status=EmailStatus.QUEUED) & due | Q(
+        status=EmailStatus.SENDING, locked_until__lte=now
+    )
+    updated = EmailNotification.objects.filter(claimable, pk=notification_id).update(
+        status=EmailStatus.SENDING,
+        attempts=F("attempts") + 1,
+        locked_until=now + timedelta(seconds=settings.EMAIL_SEND_LEASE_SECONDS),
+        updated_at=now,
+    )
+    if not updated:
+        return None
+    return EmailNotification.objects.select_related(
+        "support_request__chatbot", "support_request__session"
+    ).get(pk=notification_id)
+
+
+def send_one(notification_id: int) -> SendOutcome:
+    """Send one outbox row if it is ours to send; record the outcome on the row."""
+    row = claim(notification_id)
+    if row is None:
+        return SendOutcome("skipped", "not queued, not due, or taken by another worker")
+    if (
+        row.kind == EmailKind.PENDING_REMINDER
+        and row.support_request.status != RequestStatus.PENDING
+    ):
+        _finish(row, status=EmailStatus.CANCELLED, last_error=CANCELLED_REMINDER)
+        return SendOutcome("cancelled")
+    try:
+        message = emails.build_message(row)
+        mail.mailers.default.send_messages([message])
+    except Exception as error:  # any failure of rendering, connection or ESP is retried
+        return _record_failure(row, error)
+    _finish(row, status=EmailStatus.SENT, provider_message_id=_provider_id(message))
+    return SendOutcome("sent")
+
+
+def _provider_id(message: mail.EmailMessage) -> str:
+    status = getattr(message, "anymail_status", None)  # set by Anymail ESP backends
+    if status is not None and status.message_id:
+        return str(status.message_id)
+    return str(message.extra_headers.get("Message-ID", ""))
+
+
+def _finish(row: EmailNotification, *, status: str, **fields: object) -> None:
+    now = timezone.now()
+    changes: dict[str, object] = {
+        "status": status,
+        "locked_until": None,
+        "updated_at": now,
+        **fields,
+    }
+    if status == EmailStatus.SENT:
+        changes["sent_at"] = now
+    # Only while still ours: a lease that ran out may have been taken by another worker.
+    EmailNotification.objects.filter(pk=row.pk, status=EmailStatus.SENDING).update(**changes)
+
+
+def _record_failure(row: EmailNotification, error: Exception) -> SendOutcome:
+    last_error = f"{type(error).__name__}: {error}"[:LAST_ERROR_MAX_LENGTH]
+    if row.attempts >= settings.EMAIL_MAX_ATTEMPTS:
+        logger.error("email %s failed for good after %s attempts: %s", row.pk, row.attempts, error)
+        _finish(row, status=EmailStatus.FAILED, last_error=last_error)
+        return SendOutcome("failed", last_error)
+    retry_at = timezone.now() + timedelta(seconds=backoff_seconds(row.attempts))
+    logger.warning(
+        "email %s attempt %s failed, retry at %s: %s", row.pk, row.attempts, retry_at, error
+    )
+    EmailNotification.objects.filter(pk=row.pk, status=EmailStatus.SENDING).update(
+        status=EmailStatus.QUEUED,
+        locked_until=retry_at,
+        last_error=last_error,
+        updated_at=timezone.now(),
+    )
+    enqueue_sends([row.pk], run_after=retry_at)
+    return SendOutcome("retry", last_error)
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Exponential, capped, with up to 10% jitter so retries of many rows spread out."""
+    base = settings.EMAIL_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
+    delay = min(base, settings.EMAIL_RETRY_MAX_SECONDS)
+    return delay * (1 + random.random() / 10)
+
+
+# --- agents' choice --------------------------------------------------------------------
+
+
+def set_agent_preference(*, user: object, email_on_new_request: bool) -> AgentPreference:
+    preference, _ = AgentPreference.objects.update_or_create(
+        user=user, defaults={"email_on_new_request": email_on_new_request}
+    )
+    return preference
+
+
+# --- reminders --------------------------------------------------------------------------
+
+
+def remind_if_pending(request_pk: int) -> SendOutcome:
+    """One reminder to the chatbot's admin if nobody joined the request meanwhile."""
+    support_request = SupportRequest.objects.select_related("chatbot").filter(pk=request_pk).first()
+    if support_request is None or support_request.status != RequestStatus.PENDING:
+        return SendOutcome("skipped", "no longer pending")
+    admin = emails.valid_address(support_request.chatbot.admin_email)
+    if admin is None:
+        return SendOutcome("skipped", "the chatbot has no valid admin email")
+    try:
+        with transaction.atomic():
+            row = EmailNotification.objects.create(
+                support_request=support_request,
+                kind=EmailKind.PENDING_REMINDER,
+                recipient=admin,
+            )
+    except IntegrityError:
+        return SendOutcome("skipped", "already reminded")
+    return send_one(row.pk)
+
+
+# --- operators: resend and sweep --------------------------------------------------------
+
+
+def requeue_failed(ids: Iterable[int] | None = None) -> int:
+    """Give failed rows (all, or those of `ids`) fresh attempts and a task each."""
+    rows = EmailNotification.objects.filter(status=EmailStatus.FAILED)
+    if ids is not None:
+        rows = rows.filter(pk__in=list(ids))
+    with transaction.atomic():
+        chosen = list(rows.values_list("pk", flat=True))
+        EmailNotification.objects.filter(pk__in=chosen, status=EmailStatus.FAILED).update(
+            status=EmailStatus.QUEUED, attempts=0, locked_until=None, updated_at=timezone.now()
+        )
+        transaction.on_commit(lambda: enqueue_sends(chosen))
+    return len(chosen)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    resent: int
+    taken_back: int
+    reminders: int
+
+
+def sweep_stale(*, older_than: timedelta) -> SweepResult:
+    """Enqueue a task again for rows that should have been sent by now.
+
+    Covers what the on-commit enqueue cannot: a process that died between commit and
+    enqueue, a task result lost or stuck `RUNNING` under a killed worker, a reminder
+    never planned. Extra tasks are harmless: a row is claimed once.
+    """
+    now = timezone.now()
+    cutoff = now - older_than
+    due = Q(locked_until__isnull=True) | Q(locked_until__lte=now)
+    queued = list(
+        EmailNotification.objects.filter(
+            due, status=EmailStatus.QUEUED, updated_at__lte=cutoff
+        ).values_list("pk", flat=True)
+    )
+    expired = list(
+        EmailNotification.objects.filter(
+            status=EmailStatus.SENDING, locked_until__lte=now
+        ).values_list("pk", flat=True)
+    )
+    enqueue_sends(queued + expired)
+
+    reminders = 0
+    minutes = settings.PENDING_REMINDER_MINUTES
+    if minutes > 0:
+        overdue = (
+            SupportRequest.objects.filter(
+                status=RequestStatus.PENDING,
+                created_at__lte=now - timedelta(minutes=minutes),
+            )
+            .exclude(email_notifications__kind=EmailKind.PENDING_REMINDER)
+            .values_list("pk", flat=True)
+        )
+        for request_pk in overdue:
+            _enqueue_reminder(request_pk, now)
+            reminders += 1
+    return SweepResult(resent=len(queued), taken_back=len(expired), reminders=reminders)

@@ -1,0 +1,67 @@
+"""Reads that check access. "Not yours" and "does not exist" raise the same NotFound."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+
+from chatbots.models import Chatbot, ChatMessage, ChatSession
+from support.exceptions import NotFound
+from support.models import RequestStatus, SupportMessage, SupportRequest
+
+MESSAGE_PAGE_SIZE = 500
+
+
+def _requests() -> QuerySet[SupportRequest]:
+    return SupportRequest.objects.select_related("chatbot", "assigned_agent")
+
+
+def requests_for_agent(*, user: AbstractBaseUser) -> QuerySet[SupportRequest]:
+    return _requests().filter(chatbot__in=Chatbot.objects.served_by(user).values("id"))
+
+
+def request_for_agent(*, user: AbstractBaseUser, request_id: str) -> SupportRequest:
+    support_request = requests_for_agent(user=user).filter(request_id=request_id).first()
+    if support_request is None:
+        raise NotFound()
+    return support_request
+
+
+def request_for_visitor(*, session: ChatSession, request_id: str) -> SupportRequest:
+    support_request = _requests().filter(request_id=request_id, session=session).first()
+    if support_request is None:
+        raise NotFound()
+    return support_request
+
+
+def pending_requests_for_agent(*, user: AbstractBaseUser) -> QuerySet[SupportRequest]:
+    return (
+        requests_for_agent(user=user)
+        .filter(status=RequestStatus.PENDING)
+        .order_by("created_at", "id")
+    )
+
+
+def active_requests_for_agent(*, user: AbstractBaseUser) -> QuerySet[SupportRequest]:
+    return (
+        requests_for_agent(user=user)
+        .filter(status=RequestStatus.ACTIVE)
+        .order_by("created_at", "id")
+    )
+
+
+def messages_after(
+    *, support_request: SupportRequest, after_id: int = 0, limit: int = MESSAGE_PAGE_SIZE
+) -> list[SupportMessage]:
+    return list(
+        SupportMessage.objects.select_related("sender")
+        .filter(support_request=support_request, id__gt=after_id)
+        .order_by("id")[:limit]
+    )
+
+
+def bot_transcript(*, support_request: SupportRequest) -> list[ChatMessage]:
+    """The visitor's conversation with the bot before (and around) the handoff."""
+    return list(
+        ChatMessage.objects.filter(session__session_id=support_request.session_id).order_by("id")
+    )

@@ -1,0 +1,314 @@
+"""Every change of a support request happens here, and only here.
+
+Each function validates the transition, writes in one transaction (holding the
+request's row lock) and publishes its events on commit. Transports (HTTP, WebSocket,
+admin, commands) parse and authorise, call one function and render the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from chatbots.models import ChatSession
+from support import events
+from support.actors import Actor, Agent
+from support.exceptions import (
+    ALREADY_JOINED,
+    CANNOT_TRANSITION,
+    CHATBOT_INACTIVE,
+    HUMAN_SUPPORT_OFF,
+    JOIN_FIRST,
+    Forbidden,
+    InvalidInput,
+    InvalidTransition,
+    RequestClosed,
+)
+from support.models import RequestStatus, SenderType, SupportMessage, SupportRequest
+from support.presenters import agent_display_name, message_json, request_json
+from support.text import clean_single_line, require_text
+
+NAME_MAX_LENGTH = 255
+CLIENT_ID_MAX_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class PostResult:
+    message: SupportMessage
+    created: bool  # False: the same client_id was seen before; nothing new was stored
+
+
+# --- create ---------------------------------------------------------------------------
+
+
+def request_create(
+    *,
+    session: ChatSession,
+    initial_message: str,
+    user_name: str | None = None,
+    user_email: str | None = None,
+) -> tuple[SupportRequest, bool]:
+    """Open a request for `session`, or return its open one. Returns (request, created)."""
+    chatbot = session.chatbot
+    if not chatbot.is_active:
+        raise Forbidden(CHATBOT_INACTIVE)
+    if not chatbot.human_support_enabled:
+        raise Forbidden(HUMAN_SUPPORT_OFF)
+    text = require_text(initial_message, field="initial_message")
+    name = clean_single_line(user_name, max_length=NAME_MAX_LENGTH) or None
+    email = clean_single_line(user_email, max_length=NAME_MAX_LENGTH).lower() or None
+
+    existing = _open_request_of(session)
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            support_request = SupportRequest.objects.create(
+                chatbot=chatbot,
+                session=session,
+                user_name=name,
+                user_email=email,
+                initial_message=text,
+            )
+            SupportMessage.objects.create(
+                support_request=support_request, sender_type=SenderType.USER, message=text
+            )
+            _queue_created_notifications(support_request)
+            _publish_queue(support_request, "created")
+    except IntegrityError:
+        # Another click of the same visitor won the race for the one open request.
+        existing = _open_request_of(session)
+        if existing is None:
+            raise
+        return existing, False
+    return support_request, True
+
+
+def _open_request_of(session: ChatSession) -> SupportRequest | None:
+    return (
+        SupportRequest.objects.select_related("chatbot", "assigned_agent")
+        .filter(session=session)
+        .exclude(status=RequestStatus.CLOSED)
+        .first()
+    )
+
+
+def _queue_created_notifications(support_request: SupportRequest) -> None:
+    """Emails for a new request are written in the same transaction (the outbox)."""
+    from support import notifications  # late: notifications imports services' models
+
+    notifications.queue_for_new_request(support_request)
+
+
+# --- transitions ----------------------------------------------------------------------
+
+
+def request_join(*, support_request: SupportRequest, agent: Agent) -> SupportRequest:
+    with transaction.atomic():
+        locked = _lock(support_request)
+        if locked.status != RequestStatus.PENDING:
+            if locked.status == RequestStatus.ACTIVE and locked.assigned_agent is not None:
+                raise InvalidTransition(
+                    ALREADY_JOINED.format(agent=agent_display_name(locked.assigned_agent))
+                )
+            _refuse(locked, "joined")
+        now = timezone.now()
+        locked.status = RequestStatus.ACTIVE
+        locked.assigned_agent = agent.user
+        locked.admin_joined_at = now
+        locked.save(update_fields=["status", "assigned_agent", "admin_joined_at", "updated_at"])
+        _system_message(locked, f"{agent_display_name(agent.user)} joined")
+        _publish_status(locked)
+        _publish_queue(locked, "joined")
+    return locked
+
+
+def request_resolve(*, support_request: SupportRequest, agent: Agent) -> SupportRequest:
+    with transaction.atomic():
+        locked = _lock(support_request)
+        if locked.status != RequestStatus.ACTIVE:
+            _refuse(locked, "resolved")
+        locked.status = RequestStatus.RESOLVED
+        locked.resolved_at = timezone.now()
+        locked.save(update_fields=["status", "resolved_at", "updated_at"])
+        _system_message(locked, f"Resolved by {agent_display_name(agent.user)}")
+        _publish_status(locked)
+        _publish_queue(locked, "resolved")
+    return locked
+
+
+def request_close(*, support_request: SupportRequest, actor: Actor) -> SupportRequest:
+    with transaction.atomic():
+        locked = _lock(support_request)
+        if locked.status == RequestStatus.CLOSED:
+            raise RequestClosed()
+        locked.status = RequestStatus.CLOSED
+        locked.closed_at = timezone.now()
+        locked.save(update_fields=["status", "closed_at", "updated_at"])
+        who = agent_display_name(actor.user) if isinstance(actor, Agent) else "the visitor"
+        _system_message(locked, f"Closed by {who}")
+        _publish_status(locked)
+        _publish_queue(locked, "closed")
+    return locked
+
+
+# --- messages -------------------------------------------------------------------------
+
+
+def message_post(
+    *,
+    support_request: SupportRequest,
+    actor: Actor,
+    text: str,
+    client_id: str | None = None,
+) -> PostResult:
+    """Store one message. The same `client_id` twice stores (and broadcasts) one row.
+
+    A visitor writing to a resolved request reopens it; nobody writes to a closed one;
+    an agent writes once the request is active (after Join).
+    """
+    body = require_text(text, field="message")
+    client_id = _validated_client_id(client_id)
+    with transaction.atomic():
+        locked = _lock(support_request)
+        if client_id is not None:
+            seen = _message_with_client_id(locked, client_id)
+            if seen is not None:
+                return PostResult(message=seen, created=False)
+        if locked.status == RequestStatus.CLOSED:
+            raise RequestClosed()
+        if isinstance(actor, Agent):
+            if locked.status == RequestStatus.PENDING:
+                raise InvalidTransition(JOIN_FIRST)
+            message = _store_message(locked, SenderType.ADMIN, body, client_id, actor.user)
+            if locked.first_response_at is None:
+                locked.first_response_at = message.created_at
+                locked.save(update_fields=["first_response_at", "updated_at"])
+        else:
+            if locked.status == RequestStatus.RESOLVED:
+                _reopen(locked)
+            message = _store_message(locked, SenderType.USER, body, client_id, None)
+        events.publish_on_commit(
+            events.request_group(locked.request_id),
+            events.MessageEvent(
+                type="support.message",
+                request_id=locked.request_id,
+                message=message_json(message, visitor_name=locked.user_name),
+            ),
+        )
+    return PostResult(message=message, created=True)
+
+
+def _reopen(locked: SupportRequest) -> None:
+    """resolved → active: the visitor wrote again; the agents are told."""
+    locked.status = RequestStatus.ACTIVE
+    locked.resolved_at = None
+    locked.save(update_fields=["status", "resolved_at", "updated_at"])
+    _system_message(locked, "Reopened by the visitor")
+    _publish_status(locked)
+    _publish_queue(locked, "reopened")
+
+
+def _store_message(
+    locked: SupportRequest,
+    sender_type: SenderType,
+    body: str,
+    client_id: str | None,
+    sender: object,
+) -> SupportMessage:
+    return SupportMessage.objects.create(
+        support_request=locked,
+        sender_type=sender_type,
+        sender=sender,
+        message=body,
+        client_id=client_id,
+    )
+
+
+def _message_with_client_id(locked: SupportRequest, client_id: str) -> SupportMessage | None:
+    return (
+        SupportMessage.objects.select_related("sender")
+        .filter(support_request=locked, client_id=client_id)
+        .first()
+    )
+
+
+# --- helpers --------------------------------------------------------------------------
+
+
+def _lock(support_request: SupportRequest) -> SupportRequest:
+    """Row lock: two agents may join, or a visitor and an agent act, at the same moment.
+
+    Caller holds a transaction. On SQLite the IMMEDIATE transaction mode serialises
+    writers instead (select_for_update is a no-op there).
+    """
+    # Lock, then read in a second statement. On PostgreSQL a locked row that changed while
+    # we waited is re-read, but columns joined in the same statement (select_related) keep
+    # their old values: a request just joined by someone else would show no agent.
+    SupportRequest.objects.select_for_update().only("pk").get(pk=support_request.pk)
+    return SupportRequest.objects.select_related("chatbot", "assigned_agent").get(
+        pk=support_request.pk
+    )
+
+
+def _refuse(locked: SupportRequest, verb: str) -> None:
+    if locked.status == RequestStatus.CLOSED:
+        raise RequestClosed()
+    raise InvalidTransition(CANNOT_TRANSITION.format(status=locked.status, verb=verb))
+
+
+def _system_message(locked: SupportRequest, text: str) -> SupportMessage:
+    message = SupportMessage.objects.create(
+        support_request=locked, sender_type=SenderType.SYSTEM, message=text
+    )
+    events.publish_on_commit(
+        events.request_group(locked.request_id),
+        events.MessageEvent(
+            type="support.message",
+            request_id=locked.request_id,
+            message=message_json(message),
+        ),
+    )
+    return message
+
+
+def _publish_status(locked: SupportRequest) -> None:
+    events.publish_on_commit(
+        events.request_group(locked.request_id),
+        events.StatusEvent(
+            type="support.status",
+            request_id=locked.request_id,
+            status=locked.status,
+            agent_name=agent_display_name(locked.assigned_agent),
+        ),
+    )
+
+
+def _publish_queue(locked: SupportRequest, action: events.QueueAction) -> None:
+    events.publish_on_commit(
+        events.chatbot_agents_group(locked.chatbot_id),
+        events.QueueEvent(
+            type="support.queue",
+            action=action,
+            chatbot_id=locked.chatbot_id,
+            request=request_json(locked),
+        ),
+    )
+
+
+def _validated_client_id(client_id: str | None) -> str | None:
+    if client_id is None or client_id == "":
+        return None
+    # Printable only: it is echoed to clients, and PostgreSQL refuses NUL in text.
+    if (
+        not isinstance(client_id, str)
+        or len(client_id) > CLIENT_ID_MAX_LENGTH
+        or not client_id.isprintable()
+    ):
+        raise InvalidInput(
+            "client_id",
+            f"client_id must be a string of at most {CLIENT_ID_MAX_LENGTH} printable characters.",
+        )
+    return client_id

@@ -1,0 +1,104 @@
+"""ESP tracking webhooks: `/anymail/{esp}/tracking/` marks outbox rows delivered / bounced.
+
+Anymail's own views parse each ESP's payload and send its `tracking` signal; the
+receiver below finds the row by the provider's message id. In front of Anymail's
+views, one guard makes basic auth (ANYMAIL_WEBHOOK_SECRET, "user:password") mandatory:
+without a configured secret Anymail only warns and accepts anyone's events, and a wrong
+secret would answer 400 where an HTTP client expects 401.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from anymail import urls as anymail_urls
+from anymail.signals import AnymailTrackingEvent, EventType, tracking
+from anymail.utils import get_request_basic_auth
+from django.conf import settings
+from django.db.models import Q
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django.views.decorators.csrf import csrf_exempt
+
+from support.models import EmailNotification, EmailStatus
+
+logger = logging.getLogger(__name__)
+
+app_name = "anymail"  # reverse("anymail:postmark_tracking_webhook") as with Anymail's urls
+
+DELIVERED_EVENTS = {EventType.DELIVERED}
+BOUNCED_EVENTS = {EventType.BOUNCED, EventType.REJECTED, EventType.FAILED}
+# A late "delivered" must not hide a bounce, nor a duplicate event change anything.
+_TRACKABLE = [EmailStatus.SENT, EmailStatus.DELIVERED]
+
+
+@receiver(tracking, dispatch_uid="support.webhooks.record_tracking_event")
+def record_tracking_event(
+    sender: object, event: AnymailTrackingEvent, esp_name: str, **kwargs: Any
+) -> None:
+    if not event.message_id:
+        return
+    rows = EmailNotification.objects.filter(provider_message_id=str(event.message_id))
+    if event.recipient:
+        # One ESP message may have several recipients; ours have one each.
+        rows = rows.filter(recipient__iexact=event.recipient)
+    when = event.timestamp or timezone.now()
+    if event.event_type in DELIVERED_EVENTS:
+        rows.filter(status=EmailStatus.SENT).update(
+            status=EmailStatus.DELIVERED, tracked_at=when, updated_at=timezone.now()
+        )
+    elif event.event_type in BOUNCED_EVENTS:
+        reason = event.description or event.mta_response or event.reject_reason or ""
+        rows.filter(Q(status__in=_TRACKABLE)).update(
+            status=EmailStatus.BOUNCED,
+            tracked_at=when,
+            last_error=f"{esp_name} {event.event_type}: {reason}"[:2000],
+            updated_at=timezone.now(),
+        )
+
+
+def _webhook_secrets() -> list[str]:
+    # The same setting, and the same shapes, as Anymail's own check behind this guard.
+    secret = getattr(settings, "ANYMAIL", {}).get("WEBHOOK_SECRET") or []
+    return [secret] if isinstance(secret, str) else list(secret)
+
+
+def require_basic_auth(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @functools.wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        secrets = _webhook_secrets()
+        if not secrets:
+            return HttpResponse("Webhooks are off: set ANYMAIL_WEBHOOK_SECRET.", status=403)
+        given = get_request_basic_auth(request) or ""
+        if not any(constant_time_compare(given, secret) for secret in secrets):
+            response = HttpResponse("Basic authentication required.", status=401)
+            response["WWW-Authenticate"] = 'Basic realm="anymail webhooks"'
+            return response
+        return view(request, *args, **kwargs)
+
+    return csrf_exempt(guarded)
+
+
+def _tracking_patterns() -> list[URLPattern]:
+    patterns = []
+    for pattern in anymail_urls.urlpatterns:
+        if isinstance(pattern, URLPattern) and "tracking" in (pattern.name or ""):
+            patterns.append(
+                URLPattern(
+                    pattern.pattern,
+                    require_basic_auth(pattern.callback),
+                    pattern.default_args,
+                    pattern.name,
+                )
+            )
+    return patterns
+
+
+# Only tracking webhooks: Handoff receives no inbound mail.
+urlpatterns = _tracking_patterns()
