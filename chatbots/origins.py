@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+from redis.exceptions import RedisError
 
 from chatbots.models import Chatbot
 from support.exceptions import ORIGIN_NOT_ALLOWED, Forbidden
 
+logger = logging.getLogger(__name__)
+
 _ALL_ORIGINS_CACHE_KEY = "chatbots:allowed-origins"
+_ALL_ORIGINS_TTL_SECONDS = 30
+# The cache is Redis in production. It only saves a query: while it is unreachable the
+# answer comes from the database, so a Redis outage never turns a stored message into a 500.
+_CACHE_ERRORS = (RedisError, ConnectionError, OSError)
 
 
 def origin_is_allowed(*, chatbot: Chatbot, origin: str | None, own_origin: str | None) -> bool:
@@ -41,16 +49,35 @@ def is_widget_path(path: str) -> bool:
 
 def any_chatbot_allows(origin: str) -> bool:
     """For CORS preflights, which carry no body or token: the view checks precisely."""
-    origins = cache.get(_ALL_ORIGINS_CACHE_KEY)
-    if origins is None:
-        origins = set()
-        for allowed in Chatbot.objects.filter(is_active=True).values_list(
-            "allowed_origins", flat=True
-        ):
-            origins.update(o.rstrip("/") for o in allowed or [])
-        cache.set(_ALL_ORIGINS_CACHE_KEY, origins, 30)
+    origins = _cached_allowed_origins()
     return "*" in origins or origin.rstrip("/") in origins
 
 
+def _cached_allowed_origins() -> set[str]:
+    try:
+        origins = cache.get(_ALL_ORIGINS_CACHE_KEY)
+    except _CACHE_ERRORS:
+        logger.warning("allowed origins read from the database: the cache is unreachable")
+        return _allowed_origins_from_database()
+    if origins is None:
+        origins = _allowed_origins_from_database()
+        try:
+            cache.set(_ALL_ORIGINS_CACHE_KEY, origins, _ALL_ORIGINS_TTL_SECONDS)
+        except _CACHE_ERRORS:
+            logger.warning("allowed origins not cached: the cache is unreachable")
+    return origins
+
+
+def _allowed_origins_from_database() -> set[str]:
+    origins: set[str] = set()
+    for allowed in Chatbot.objects.filter(is_active=True).values_list("allowed_origins", flat=True):
+        origins.update(o.rstrip("/") for o in allowed or [])
+    return origins
+
+
 def forget_allowed_origins() -> None:
-    cache.delete(_ALL_ORIGINS_CACHE_KEY)
+    try:
+        cache.delete(_ALL_ORIGINS_CACHE_KEY)
+    except _CACHE_ERRORS:
+        # A stale entry written before the outage expires within its TTL.
+        logger.warning("allowed origins not forgotten: the cache is unreachable")

@@ -12,7 +12,7 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -288,10 +288,9 @@ def test_rates_are_read_from_the_environment() -> None:
     assert result.stdout.split() == ["7/hour", "3/second"]
 
 
-def test_visitor_messages_are_still_stored_when_the_rate_limit_cache_is_down(
-    scene: Scene,
-) -> None:
-    # A port nothing listens on: every cache call fails like a Redis outage would.
+@pytest.fixture
+def dead_cache() -> Iterator[None]:
+    """A Redis cache on a port nothing listens on: every call fails like an outage would."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         dead_port = probe.getsockname()[1]
@@ -302,10 +301,39 @@ def test_visitor_messages_are_still_stored_when_the_rate_limit_cache_is_down(
         }
     }
     with override_settings(CACHES=dead_redis):
-        answer = scene.visitor.client.post(
-            f"/human-support/requests/{scene.support_request.request_id}/messages",
-            {"message": "Are you there?"},
-            format="json",
-        )
+        yield
+
+
+def test_visitor_messages_are_still_stored_when_the_rate_limit_cache_is_down(
+    scene: Scene, dead_cache: None
+) -> None:
+    answer = scene.visitor.client.post(
+        f"/human-support/requests/{scene.support_request.request_id}/messages",
+        {"message": "Are you there?"},
+        format="json",
+    )
     assert answer.status_code == 201
     assert scene.support_request.messages.filter(message="Are you there?").count() == 1
+
+
+def test_a_cross_origin_message_is_stored_and_answered_once_while_the_cache_is_down(
+    scene: Scene, dead_cache: None
+) -> None:
+    # The allowed-origins list (CORS) is cached too: it falls back to the database rather
+    # than answer 500 after the message is stored (the widget would then retry it).
+    answer = scene.visitor.client.post(
+        f"/human-support/requests/{scene.support_request.request_id}/messages",
+        {"message": "From the customer's site", "client_id": "c-1"},
+        format="json",
+        HTTP_ORIGIN="https://customer.example",
+    )
+    assert answer.status_code == 201
+    assert answer["Access-Control-Allow-Origin"] == "https://customer.example"
+    assert scene.support_request.messages.filter(client_id="c-1").count() == 1
+
+
+def test_a_chatbot_can_be_saved_while_the_cache_is_down(scene: Scene, dead_cache: None) -> None:
+    scene.chatbot.allowed_origins = ["https://new.example"]
+    scene.chatbot.save()
+    scene.chatbot.refresh_from_db()
+    assert scene.chatbot.allowed_origins == ["https://new.example"]
