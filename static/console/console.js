@@ -313,6 +313,126 @@
     );
   }
 
+  /* ------------------------------------------------------------ all-requests page -- */
+
+  var STATUS_LABELS = { pending: "Pending", active: "Active", resolved: "Resolved", closed: "Closed" };
+
+  /* The filtered, paginated list, live: rows on the page follow their request's status
+   * and agent; a new request that belongs at the top of this page appears there; one that
+   * lands elsewhere (a later page) or news missed while offline offers a reload. */
+  function allPage(root) {
+    var rows = document.querySelector("#all-requests tbody");
+    var liveState = document.getElementById("live-state");
+    var news = document.getElementById("list-news");
+    var newsText = document.getElementById("list-news-text");
+    var count = document.getElementById("all-count");
+    var requestUrl = root.dataset.requestUrl;
+    var page = Number(root.dataset.page || "1");
+    var wantedStatus = root.dataset.status || "";
+    var query = (root.dataset.query || "").trim().toLowerCase();
+    var wantedChatbot = "";
+    Array.prototype.forEach.call(document.querySelectorAll("#filter-chatbot option[data-key]"), function (option) {
+      if (option.defaultSelected) wantedChatbot = option.dataset.key;
+    });
+    var opened = false;
+    var missed = 0;
+
+    function matches(r) {
+      if (wantedStatus && r.status !== wantedStatus) return false;
+      if (wantedChatbot && r.chatbot.key !== wantedChatbot) return false;
+      if (!query) return true;
+      return (
+        [r.user_name, r.user_email, r.initial_message].some(function (field) {
+          return (field || "").toLowerCase().indexOf(query) !== -1;
+        }) || r.request_id === root.dataset.query.trim()
+      );
+    }
+
+    function statusBadge(status) {
+      return el("span", "status status-" + status, STATUS_LABELS[status] || status);
+    }
+
+    function newRow(r) {
+      var tr = el("tr", "is-new");
+      tr.dataset.requestId = r.request_id;
+      var who = el("td");
+      var link = el("a", null, r.user_name || "Visitor");
+      link.href = requestUrl.replace("REQUEST_ID", encodeURIComponent(r.request_id));
+      who.appendChild(link);
+      if (r.user_email) who.appendChild(el("div", "muted", r.user_email));
+      tr.appendChild(who);
+      tr.appendChild(el("td", null, r.chatbot.name));
+      var statusCell = el("td");
+      statusCell.appendChild(statusBadge(r.status));
+      tr.appendChild(statusCell);
+      var first = r.initial_message || "";
+      tr.appendChild(el("td", "excerpt", first.length > 100 ? first.slice(0, 99) + "…" : first));
+      tr.appendChild(el("td", "agent", r.agent_name || ""));
+      var created = el("td");
+      var time = el("time", null, fullTime(r.created_at));
+      time.setAttribute("datetime", r.created_at);
+      created.appendChild(time);
+      tr.appendChild(created);
+      return tr;
+    }
+
+    function offerReload(text) {
+      newsText.textContent = text;
+      news.hidden = false;
+    }
+
+    function apply(frame) {
+      var r = frame.request;
+      if (!r) return;
+      var existing = rows.querySelector('tr[data-request-id="' + CSS.escape(r.request_id) + '"]');
+      if (existing) {
+        var statusCell = existing.querySelector(".status");
+        if (statusCell) statusCell.replaceWith(statusBadge(r.status));
+        var agentCell = existing.querySelector("td.agent");
+        if (agentCell) agentCell.textContent = r.agent_name || "";
+        existing.classList.add("is-new");
+        return;
+      }
+      if (frame.action !== "created" || !matches(r)) return;
+      if (page === 1) {
+        var empty = document.getElementById("all-empty");
+        if (empty) empty.remove();
+        rows.insertBefore(newRow(r), rows.firstChild);
+        count.textContent = String(Number(count.textContent) + 1);
+      } else {
+        missed += 1;
+        offerReload(missed === 1 ? "1 new request on the first page." : missed + " new requests on the first page.");
+      }
+    }
+
+    liveSocket(
+      root.dataset.wsPath,
+      function () {
+        return {};
+      },
+      {
+        state: function (state) {
+          liveState.dataset.state = state;
+          liveState.textContent =
+            state === "live" ? "Live" : state === "connecting" ? "Connecting…" : "Offline, reconnecting…";
+        },
+        open: function () {
+          // Events sent while the socket was down are gone: say so rather than guess.
+          if (opened) offerReload("The connection dropped; requests may have changed meanwhile.");
+          opened = true;
+        },
+        frame: function (frame) {
+          if (frame.type === "queue") apply(frame);
+        },
+        refused: function (code) {
+          liveState.dataset.state = "offline";
+          liveState.textContent =
+            code === 4401 ? "Logged out: reload to log in again." : "Your access changed: reload the page.";
+        },
+      }
+    );
+  }
+
   /* --------------------------------------------------------- conversation page -- */
 
   function conversationPage(root) {
@@ -594,6 +714,8 @@
   function start() {
     var queue = document.getElementById("console-queue");
     if (queue) queuePage(queue);
+    var all = document.getElementById("console-all");
+    if (all) allPage(all);
     var conversation = document.getElementById("console-request");
     if (conversation) conversationPage(conversation);
   }
