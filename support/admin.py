@@ -18,6 +18,7 @@ from django.http import HttpRequest
 from chatbots.models import Chatbot
 from support import services
 from support.actors import Agent
+from support.admin_readonly import ReadOnlyAdminMixin
 from support.exceptions import DomainError
 from support.models import SupportMessage, SupportRequest
 
@@ -39,7 +40,7 @@ REQUEST_FIELDS = [
 ]
 
 
-class SupportMessageInline(admin.TabularInline):
+class SupportMessageInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = SupportMessage
     fields = ["id", "created_at", "sender_type", "sender", "message", "client_id"]
     readonly_fields = fields
@@ -50,19 +51,6 @@ class SupportMessageInline(admin.TabularInline):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SupportMessage]:
         return super().get_queryset(request).select_related("sender")
-
-    def has_add_permission(self, request: HttpRequest, obj: SupportRequest | None = None) -> bool:
-        return False
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: SupportRequest | None = None
-    ) -> bool:
-        return False
-
-    def has_delete_permission(
-        self, request: HttpRequest, obj: SupportRequest | None = None
-    ) -> bool:
-        return False
 
 
 # On the list (several at once) and on a request's own page (that one).

@@ -17,6 +17,7 @@ from django.utils.html import format_html
 
 from chatbots.models import Chatbot
 from support import notifications
+from support.admin_readonly import ReadOnlyAdminMixin
 from support.models import AgentPreference, EmailNotification, EmailStatus
 
 EMAIL_FIELDS = [
@@ -40,7 +41,7 @@ def _serves_any_chatbot(request: HttpRequest) -> bool:
 
 
 @admin.register(EmailNotification)
-class EmailNotificationAdmin(admin.ModelAdmin):
+class EmailNotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "kind",
@@ -78,19 +79,6 @@ class EmailNotificationAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: EmailNotification | None = None
     ) -> bool:
         return _serves_any_chatbot(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: EmailNotification | None = None
-    ) -> bool:
-        return False
-
-    def has_delete_permission(
-        self, request: HttpRequest, obj: EmailNotification | None = None
-    ) -> bool:
-        return False
 
     def has_resend_permission(self, request: HttpRequest) -> bool:
         return _serves_any_chatbot(request)

@@ -171,6 +171,25 @@
     };
   }
 
+  /* The queue socket's state, shown the same way on the queue and the All pages. */
+  function showLiveState(liveState) {
+    return function (state) {
+      liveState.dataset.state = state;
+      liveState.textContent =
+        state === "live" ? "Live" : state === "connecting" ? "Connecting…" : "Offline, reconnecting…";
+    };
+  }
+
+  // 4401: logged out; 4403: access changed (a chatbot removed). The page itself knows the
+  // new state, and sends a logged-out agent to the login.
+  function showRefusal(liveState) {
+    return function (code) {
+      liveState.dataset.state = "offline";
+      liveState.textContent =
+        code === 4401 ? "Logged out: reload to log in again." : "Your access changed: reload the page.";
+    };
+  }
+
   /* ---------------------------------------------------------------- queue page -- */
 
   function queuePage(root) {
@@ -293,22 +312,12 @@
         return {};
       },
       {
-        state: function (state) {
-          liveState.dataset.state = state;
-          liveState.textContent =
-            state === "live" ? "Live" : state === "connecting" ? "Connecting…" : "Offline, reconnecting…";
-        },
+        state: showLiveState(liveState),
         open: refresh, // whatever happened while we were away
         frame: function (frame) {
           if (frame.type !== "typing") refresh();
         },
-        refused: function (code) {
-          // 4401: logged out; 4403: access changed (a chatbot removed). The page itself
-          // knows the new state, and sends a logged-out agent to the login.
-          liveState.dataset.state = "offline";
-          liveState.textContent =
-            code === 4401 ? "Logged out: reload to log in again." : "Your access changed: reload the page.";
-        },
+        refused: showRefusal(liveState),
       }
     );
   }
@@ -411,11 +420,7 @@
         return {};
       },
       {
-        state: function (state) {
-          liveState.dataset.state = state;
-          liveState.textContent =
-            state === "live" ? "Live" : state === "connecting" ? "Connecting…" : "Offline, reconnecting…";
-        },
+        state: showLiveState(liveState),
         open: function () {
           // Events sent while the socket was down are gone: say so rather than guess.
           if (opened) offerReload("The connection dropped; requests may have changed meanwhile.");
@@ -424,11 +429,7 @@
         frame: function (frame) {
           if (frame.type === "queue") apply(frame);
         },
-        refused: function (code) {
-          liveState.dataset.state = "offline";
-          liveState.textContent =
-            code === 4401 ? "Logged out: reload to log in again." : "Your access changed: reload the page.";
-        },
+        refused: showRefusal(liveState),
       }
     );
   }
