@@ -1,4 +1,5 @@
-"""When an agent's access ends, their open sockets must close (docs/events.md).
+"""When an agent's access ends, their open sockets must close (docs/events.md); when it
+grows, their queue socket starts hearing the new chatbot.
 
 Removed from a chatbot, deactivated (or no longer staff), deleted, or logged out: an
 AccessEvent goes, on commit, to the user's group; each of their sockets re-checks its
@@ -29,6 +30,12 @@ def _revoked(user_id: int, chatbot_id: int | None, *, ended_session: str | None 
     events.publish_on_commit(events.user_group(user_id), event)
 
 
+def _granted(group: str, chatbot_id: int) -> None:
+    events.publish_on_commit(
+        group, events.AccessGrantedEvent(type="support.access_granted", chatbot_id=chatbot_id)
+    )
+
+
 def agents_changed(
     sender: Any,
     instance: Any,
@@ -39,7 +46,13 @@ def agents_changed(
 ) -> None:
     """Chatbot.agents lost members: `chatbot.agents.remove(user)`, `user.served_chatbots
     .remove(chatbot)`, or either side's `.clear()` (whose post_clear names nobody, hence
-    pre_clear; the event still goes only after the commit)."""
+    pre_clear; the event still goes only after the commit). Members added: their queue
+    sockets join the chatbot's group."""
+    if action == "post_add":
+        for other in pk_set or set():
+            user_id, chatbot_id = (instance.pk, other) if reverse else (other, instance.pk)
+            _granted(events.user_group(user_id), chatbot_id)
+        return
     if action == "post_remove":
         removed = pk_set or set()
     elif action == "pre_clear":
@@ -50,6 +63,11 @@ def agents_changed(
     for other in removed:
         user_id, chatbot_id = (instance.pk, other) if reverse else (other, instance.pk)
         _revoked(user_id, chatbot_id)
+
+
+def chatbot_created(sender: Any, instance: Chatbot, created: bool, **kwargs: Any) -> None:
+    if created:
+        _granted(events.superusers_group(), instance.pk)
 
 
 def user_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
@@ -81,6 +99,9 @@ def connect_signals() -> None:
     user_model = get_user_model()
     m2m_changed.connect(
         agents_changed, sender=Chatbot.agents.through, dispatch_uid="support.access.agents"
+    )
+    post_save.connect(
+        chatbot_created, sender=Chatbot, dispatch_uid="support.access.chatbot_created"
     )
     post_save.connect(user_saved, sender=user_model, dispatch_uid="support.access.user_saved")
     post_delete.connect(user_deleted, sender=user_model, dispatch_uid="support.access.user_deleted")

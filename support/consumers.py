@@ -95,7 +95,7 @@ class HandoffConsumer(AsyncWebsocketConsumer):
     async def join_all(self, groups: list[str]) -> bool:
         """Join every group, or none: False when the channel layer fails (Redis down).
 
-        A socket that cannot hear its events must not look live; it is closed with 1013
+        A socket that cannot hear its events must not look live; it is closed with 4503
         (try again later) and the client reconnects with `?after=`.
         """
         try:
@@ -336,7 +336,7 @@ class RequestConsumer(HandoffConsumer):
 
 class AgentQueueConsumer(HandoffConsumer):
     """An agent's live queue: requests created, joined, resolved, closed and reopened, for
-    the chatbots they serve (as of connecting; a chatbot added later needs a reconnect)."""
+    the chatbots they serve, including those they start serving while connected."""
 
     async def connect(self) -> None:
         try:
@@ -350,7 +350,10 @@ class AgentQueueConsumer(HandoffConsumer):
         groups = [
             events.chatbot_agents_group(chatbot_id) for chatbot_id in sorted(self.chatbot_ids)
         ]
-        if not await self.join_all([*groups, events.user_group(self.user_id)]):
+        groups.append(events.user_group(self.user_id))
+        if admission.agent.user.is_superuser:
+            groups.append(events.superusers_group())
+        if not await self.join_all(groups):
             return
         await self.accept()
 
@@ -359,6 +362,27 @@ class AgentQueueConsumer(HandoffConsumer):
             await self.send_frame(
                 {"type": "queue", "action": event["action"], "request": event["request"]}
             )
+
+    async def support_access_granted(self, event: dict[str, Any]) -> None:
+        """Join the groups of chatbots served since connecting; the database decides."""
+        if self.finished or self.user_id is None or event["chatbot_id"] in self.chatbot_ids:
+            return
+        still = await database_sync_to_async(agent_chatbot_ids)(
+            user_id=self.user_id, session_key=self.session_key
+        )
+        if still is None:
+            await self.end(CLOSE_FORBIDDEN)
+            return
+        for chatbot_id in sorted(still - self.chatbot_ids):
+            try:
+                await self.join(events.chatbot_agents_group(chatbot_id))
+            except Exception:
+                # The socket would stay deaf to that chatbot: close it; the console
+                # reconnects and joins every group at connect.
+                logger.exception("could not join the group of chatbot %s", chatbot_id)
+                await self.end(CLOSE_TRY_AGAIN)
+                return
+            self.chatbot_ids = self.chatbot_ids | {chatbot_id}
 
     async def support_access_revoked(self, event: dict[str, Any]) -> None:
         if self.finished or self.user_id is None:

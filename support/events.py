@@ -49,6 +49,17 @@ class AccessEvent(TypedDict):
     ended_session: NotRequired[str]
 
 
+class AccessGrantedEvent(TypedDict):
+    """A user may now serve a chatbot (made its agent; or, for superusers, a new chatbot).
+
+    Queue sockets re-read the chatbots they serve and join the new ones' groups; request
+    sockets have nothing to gain and ignore it.
+    """
+
+    type: Literal["support.access_granted"]
+    chatbot_id: int
+
+
 class TypingEvent(TypedDict):
     """Not a change of the request: relayed at once, never stored, no transaction."""
 
@@ -59,7 +70,7 @@ class TypingEvent(TypedDict):
     sender_channel: str  # the socket that typed: it does not get its own typing back
 
 
-Event = MessageEvent | StatusEvent | QueueEvent | AccessEvent
+Event = MessageEvent | StatusEvent | QueueEvent | AccessEvent | AccessGrantedEvent
 
 
 def request_group(request_id: str) -> str:
@@ -72,6 +83,11 @@ def chatbot_agents_group(chatbot_id: int) -> str:
 
 def user_group(user_id: int) -> str:
     return f"agents.user.{user_id}"
+
+
+def superusers_group() -> str:
+    """Every superuser's queue socket: superusers serve chatbots created after they connected."""
+    return "agents.superusers"
 
 
 def publish_on_commit(group: str, event: Event) -> None:

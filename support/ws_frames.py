@@ -16,7 +16,9 @@ from support.exceptions import DomainError
 CLOSE_UNAUTHENTICATED = 4401  # no or bad credentials
 CLOSE_FORBIDDEN = 4403  # not yours, wrong origin, or access ended
 CLOSE_NOT_FOUND = 4404  # no such request
-CLOSE_TRY_AGAIN = 1013  # the channel layer is unavailable: reconnect later with ?after=
+# The channel layer is unavailable: reconnect later with ?after=. Not 1013 ("try again
+# later" in RFC 6455's registry): daphne's transport sends only 1000 and 3000-4999.
+CLOSE_TRY_AGAIN = 4503
 
 INVALID_JSON = "A frame is one JSON object with a string `type`."
 UNKNOWN_TYPE = "Unknown frame type {type!r}."

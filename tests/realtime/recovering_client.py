@@ -38,6 +38,7 @@ class Counters:
     reconnects: int = 0
     history_frames: int = 0
     resends: int = 0
+    close_codes: list[int] = field(default_factory=list)  # of the server's closes
 
 
 @dataclass
@@ -123,6 +124,8 @@ class RecoveringClient:
                 pass
             if self._closing:
                 return
+            if self._ws.close_code is not None:
+                self.counters.close_codes.append(self._ws.close_code)
             self._connected.clear()
             await self._reconnect()
 

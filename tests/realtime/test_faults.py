@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from support.models import SupportMessage
+from support.ws_frames import CLOSE_TRY_AGAIN
 from tests.realtime.conftest import (
     LiveChat,
     StartServer,
@@ -107,6 +108,9 @@ def test_redis_stopped_while_messages_are_posted_loses_nothing_once_it_is_back(
         # The Redis loss closed the sockets; they came back with ?after= and a history.
         assert client.counters.reconnects >= 1
         assert client.counters.history_frames >= 2
+    # A socket that reconnected while Redis was still down could not join its groups: it
+    # was told to try again later rather than left open and deaf.
+    assert CLOSE_TRY_AGAIN in visitor.counters.close_codes + agent.counters.close_codes
     assert SupportMessage.objects.filter(client_id="v-ws-out").count() == 1
     assert SupportMessage.objects.filter(client_id="v-http-out").count() == 1
     # The cache (rate limits, allowed origins) is Redis too: while it is down the HTTP

@@ -1,4 +1,5 @@
-"""An agent whose access ends loses their open sockets (4403) and hears nothing more."""
+"""An agent whose access ends loses their open sockets (4403) and hears nothing more; one
+whose access grows hears the new chatbot's queue at once."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from support import events
+from support import events, services
 from support.ws_frames import CLOSE_FORBIDDEN
 from tests.conftest import Scene, join
+from tests.factories import ChatbotFactory, make_session
 from tests.support.test_consumers import (  # noqa: F401 - fresh_channel_layer is a fixture
     QUIET,
     agent_socket,
@@ -262,3 +264,69 @@ async def test_a_password_change_ends_the_sockets_of_older_logins(scene: Scene) 
     await db(change_password)(scene.agent)
 
     await both_closed_with_4403(request_socket, queue)
+
+
+# --- access granted while connected ---------------------------------------------------------
+
+
+async def settled(socket_: WebsocketCommunicator) -> None:
+    """Give the socket a moment to act on the access event (it re-reads the database)."""
+    assert await socket_.receive_nothing(timeout=QUIET)
+
+
+async def request_created_on(chatbot: Any) -> str:
+    session, _ = await db(make_session)(chatbot)
+    created, _ = await db(services.request_create)(session=session, initial_message="Hello")
+    return created.request_id
+
+
+@async_test
+async def test_an_agent_added_to_a_chatbot_hears_its_queue_without_reconnecting(
+    scene: Scene,
+) -> None:
+    queue = await opened(queue_socket(await db(login)(scene.agent)))
+
+    await db(scene.other_chatbot.agents.add)(scene.agent)
+    await settled(queue)
+    request_id = await request_created_on(scene.other_chatbot)
+
+    received = await frames(queue, at_least=1)
+    assert [(f["action"], f["request"]["request_id"]) for f in received] == [
+        ("created", request_id)
+    ]
+
+
+@async_test
+async def test_adding_from_the_users_side_of_the_relation_works_too(scene: Scene) -> None:
+    queue = await opened(queue_socket(await db(login)(scene.agent)))
+
+    await db(scene.agent.served_chatbots.add)(scene.other_chatbot)
+    await settled(queue)
+    request_id = await request_created_on(scene.other_chatbot)
+
+    assert [f["request"]["request_id"] for f in await frames(queue, at_least=1)] == [request_id]
+
+
+@async_test
+async def test_another_agent_being_added_does_not_widen_this_agents_queue(scene: Scene) -> None:
+    queue = await opened(queue_socket(await db(login)(scene.agent)))
+
+    await db(scene.other_chatbot.agents.add)(scene.superuser)
+    await settled(queue)
+    await request_created_on(scene.other_chatbot)
+
+    assert await frames(queue) == []
+
+
+@async_test
+async def test_a_superuser_hears_a_chatbot_created_after_connecting(scene: Scene) -> None:
+    agent_queue = await opened(queue_socket(await db(login)(scene.agent)))
+    superuser_queue = await opened(queue_socket(await db(login)(scene.superuser)))
+
+    newer = await db(ChatbotFactory)()
+    await settled(superuser_queue)
+    request_id = await request_created_on(newer)
+
+    received = await frames(superuser_queue, at_least=1)
+    assert [f["request"]["request_id"] for f in received] == [request_id]
+    assert await frames(agent_queue) == []

@@ -799,7 +799,7 @@ async def test_socket_closed_by_the_server_leaves_its_groups(scene: Scene) -> No
 
 
 @async_test
-async def test_socket_that_cannot_join_its_group_closes_with_1013_try_again(
+async def test_socket_that_cannot_join_its_group_closes_with_4503_try_again(
     scene: Scene, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Redis down at connect: a socket that would hear nothing must not look live."""
