@@ -160,6 +160,9 @@ class HandoffConsumer(AsyncWebsocketConsumer):
 
     # --- access ---------------------------------------------------------------------------
 
+    async def support_access_granted(self, event: dict[str, Any]) -> None:
+        """Agents' request sockets share the user group; only the queue socket grows."""
+
     def session_ended(self, event: dict[str, Any]) -> bool:
         ended = event.get("ended_session")
         return bool(ended and self.session_key and ended == session_fingerprint(self.session_key))
