@@ -49,7 +49,7 @@ class VisitorTextField(serializers.CharField):
 
 
 class ChatbotSerializer(serializers.ModelSerializer[Chatbot]):
-    admin_email = serializers.EmailField(max_length=255)
+    admin_email = serializers.EmailField(max_length=254)  # the longest SMTP carries
     allowed_origins = serializers.ListField(
         child=serializers.CharField(max_length=255), required=False, max_length=100
     )
@@ -58,7 +58,9 @@ class ChatbotSerializer(serializers.ModelSerializer[Chatbot]):
         slug_field="username",
         many=True,
         required=False,
-        queryset=get_user_model().objects.filter(is_active=True),
+        # Every user, so that a list read back (deactivated agents included) validates;
+        # validate_agents refuses adding anyone who is not an active staff user.
+        queryset=get_user_model().objects.all(),
     )
 
     class Meta:
@@ -90,10 +92,17 @@ class ChatbotSerializer(serializers.ModelSerializer[Chatbot]):
             )
             if not unchanged:
                 raise serializers.ValidationError("Only a superuser may change a chatbot's agents.")
-        not_staff = [u.username for u in value if not u.is_staff]
-        if not_staff:
+        current = (
+            set()
+            if self.instance is None
+            else set(self.instance.agents.values_list("pk", flat=True))
+        )
+        refused = [
+            u.username for u in value if u.pk not in current and not (u.is_active and u.is_staff)
+        ]
+        if refused:
             raise serializers.ValidationError(
-                f"Agents must be staff users: {', '.join(sorted(not_staff))}."
+                f"Agents must be active staff users: {', '.join(sorted(refused))}."
             )
         return value
 

@@ -1,14 +1,20 @@
 """Request-size guard for everything a stranger can call."""
 
+import re
 from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+# The JSON API and the widget's endpoints: small bodies only. Elsewhere (the admin's
+# forms, an email provider's batched tracking webhook) Django's DATA_UPLOAD_MAX_MEMORY_SIZE
+# applies, which is larger.
+LIMITED_PATHS = re.compile(r"^/(api|human-support)/")
+
 
 class BodySizeLimitMiddleware:
-    """Refuse bodies over MAX_BODY_BYTES with 413 before any view parses them.
+    """Refuse API bodies over MAX_BODY_BYTES with 413 before any view parses them.
 
     Django's own DATA_UPLOAD_MAX_MEMORY_SIZE check answers 400 and only fires when
     `request.body` is read; the API contract promises 413 with a JSON detail.
@@ -18,7 +24,7 @@ class BodySizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method in ("POST", "PUT", "PATCH"):
+        if request.method in ("POST", "PUT", "PATCH") and LIMITED_PATHS.match(request.path_info):
             limit = settings.MAX_BODY_BYTES
             try:
                 declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -27,7 +33,10 @@ class BodySizeLimitMiddleware:
             if declared > limit:
                 return _too_large(limit)
             try:
-                request.body  # noqa: B018 - reading enforces the limit on chunked bodies
+                # Reading enforces a limit on chunked bodies too (Django stops reading
+                # past DATA_UPLOAD_MAX_MEMORY_SIZE); the length check brings it to ours.
+                if len(request.body) > limit:
+                    return _too_large(limit)
             except RequestDataTooBig:
                 return _too_large(limit)
         return self.get_response(request)

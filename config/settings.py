@@ -240,7 +240,8 @@ SECURE_CSP = {
 
 # --- Limits ---------------------------------------------------------------------------------
 MAX_BODY_BYTES = env.int("MAX_BODY_BYTES", default=64 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+# Everything else (admin forms, email providers' batched webhooks): Django's own limit.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 MAX_MESSAGE_CHARS = env.int("MAX_MESSAGE_CHARS", default=5000)
 # WebSocket, per socket (docs/events.md): larger frames answer `too_large`; token buckets
 # (burst, then a sustained rate) answer `rate_limited`; typing is relayed at most once per

@@ -25,8 +25,9 @@ from support.schema import MessageListOut, MessageOut, RequestListOut, RequestOu
 class CreateRequestSerializer(serializers.Serializer[None]):
     session_id = serializers.CharField(max_length=255)
     user_name = VisitorTextField(required=False, allow_blank=True, allow_null=True, max_length=255)
+    # 254: the longest address SMTP carries (RFC 5321 §4.5.3.1.3).
     user_email = serializers.EmailField(
-        required=False, allow_blank=True, allow_null=True, max_length=255
+        required=False, allow_blank=True, allow_null=True, max_length=254
     )
     initial_message = VisitorTextField(trim_whitespace=False, allow_blank=True)
 

@@ -163,7 +163,8 @@ class EmailNotification(models.Model):
         SupportRequest, on_delete=models.CASCADE, related_name="email_notifications"
     )
     kind = models.CharField(max_length=32, choices=EmailKind.choices)
-    recipient = models.EmailField(max_length=254)
+    # As long as the addresses it copies (SupportRequest.user_email, Chatbot.admin_email).
+    recipient = models.EmailField(max_length=255)
     status = models.CharField(
         max_length=16, choices=EmailStatus.choices, default=EmailStatus.QUEUED
     )

@@ -328,6 +328,36 @@ def test_agent_may_patch_back_the_chatbot_as_read_including_its_unchanged_agents
     assert list(fresh(scene.chatbot).agents.all()) == [scene.agent]
 
 
+@pytest.mark.parametrize("caller", ["agent", "superuser"])
+def test_a_chatbot_read_with_a_deactivated_agent_can_be_patched_back(
+    scene: Scene, callers: dict[str, APIClient], caller: str
+) -> None:
+    retired = AgentFactory(is_active=False)
+    scene.chatbot.agents.add(retired)
+    as_read = callers[caller].get(detail(scene)).json()
+    assert retired.username in as_read["agents"]
+    as_read["welcome_text"] = "Changed"
+
+    response = callers[caller].patch(detail(scene), as_read, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert fresh(scene.chatbot).welcome_text == "Changed"
+    assert set(fresh(scene.chatbot).agents.all()) == {scene.agent, retired}
+
+
+@pytest.mark.parametrize("user", ["deactivated", "not staff"])
+def test_a_superuser_cannot_add_a_deactivated_or_non_staff_agent(
+    scene: Scene, callers: dict[str, APIClient], user: str
+) -> None:
+    refused = AgentFactory(is_active=False) if user == "deactivated" else UserFactory()
+    response = callers["superuser"].patch(
+        detail(scene), {"agents": [scene.agent.username, refused.username]}, format="json"
+    )
+    assert response.status_code == 400
+    assert refused.username in response.json()["errors"]["agents"][0]
+    assert list(fresh(scene.chatbot).agents.all()) == [scene.agent]
+
+
 def test_superuser_changes_the_agents_of_a_chatbot(
     scene: Scene, callers: dict[str, APIClient]
 ) -> None:

@@ -170,6 +170,24 @@ def test_a_signed_delivered_event_marks_the_row_delivered(postmark: FakePostmark
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_tracking_event_larger_than_the_api_body_limit_is_still_taken(
+    postmark: FakePostmarkApi, settings: Any
+) -> None:
+    # The 64 KiB limit guards the API and the widget; providers batch or pad their events.
+    create_request_over_http(ChatbotFactory(admin_email="owner@shop.example"), user_email=None)
+    run_worker_once()
+    row = EmailNotification.objects.get()
+    event = _delivery(row.provider_message_id, "owner@shop.example")
+    event["Details"] = "x" * (settings.MAX_BODY_BYTES * 2)
+
+    response = _post_event(event, auth=_basic(WEBHOOK_SECRET))
+
+    assert response.status_code == 200
+    row.refresh_from_db()
+    assert row.status == EmailStatus.DELIVERED
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_signed_bounce_marks_the_row_bounced_with_the_reason(
     postmark: FakePostmarkApi,
 ) -> None:

@@ -85,6 +85,25 @@ def test_invalid_email_is_400_naming_the_field(newcomer: VisitorClient, bad: str
     assert not SupportRequest.objects.filter(session=newcomer.session).exists()
 
 
+# Valid by Django's validator; 254 characters is the most SMTP carries (RFC 5321).
+LONGEST_EMAIL = "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 57 + ".com"
+
+
+def test_the_longest_deliverable_email_is_taken_and_queued_for_confirmation(
+    newcomer: VisitorClient,
+) -> None:
+    assert len(LONGEST_EMAIL) == 254
+    assert create(newcomer, user_email=LONGEST_EMAIL).status_code == 201
+    request = SupportRequest.objects.get(session=newcomer.session)
+    assert request.email_notifications.filter(recipient=LONGEST_EMAIL).count() == 1
+
+
+def test_an_email_one_character_longer_is_400_naming_the_field(newcomer: VisitorClient) -> None:
+    too_long = LONGEST_EMAIL.replace(".com", ".comm")
+    assert_error(create(newcomer, user_email=too_long), 400, "user_email")
+    assert not SupportRequest.objects.filter(session=newcomer.session).exists()
+
+
 def test_email_is_optional_and_stored_lowercased(newcomer: VisitorClient) -> None:
     assert create(newcomer, user_email="").status_code == 201
     assert SupportRequest.objects.get(session=newcomer.session).user_email is None
