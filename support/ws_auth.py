@@ -17,7 +17,6 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
-from django.http.request import validate_host
 from django.utils.crypto import constant_time_compare
 
 from chatbots.models import Chatbot
@@ -85,8 +84,11 @@ def session_fingerprint(session_key: str) -> str:
 
 
 def agent_origin_allowed(scope: Scope) -> bool:
-    """The site's own pages only: Origin's host is the Host we were reached at, a trusted
-    CSRF origin, or one of ALLOWED_HOSTS ("*" ignored: it would allow every site).
+    """The site's own pages only: Origin's host and port are exactly the Host we were
+    reached at, or the origin is listed in CSRF_TRUSTED_ORIGINS (behind a proxy that
+    rewrites Host). Not ALLOWED_HOSTS: it matches host names without their port, and
+    `.example.com` entries match every subdomain, while browsers send an agent's cookie on
+    a handshake from another port or a sibling subdomain (same site, SameSite=Lax).
 
     No Origin header: not a browser (browsers always send one on WebSocket handshakes),
     so not a hijacking page; scripts and the test clients may connect.
@@ -100,10 +102,8 @@ def agent_origin_allowed(scope: Scope) -> bool:
     host = header(scope, "host")
     if host and parts.netloc.lower() == host.lower():
         return True
-    if origin.rstrip("/") in [o.rstrip("/") for o in settings.CSRF_TRUSTED_ORIGINS]:
-        return True
-    allowed = [h for h in settings.ALLOWED_HOSTS if h != "*"]
-    return validate_host(parts.hostname, allowed)
+    trusted = [o.rstrip("/").lower() for o in settings.CSRF_TRUSTED_ORIGINS]
+    return origin.rstrip("/").lower() in trusted
 
 
 def visitor_origin_allowed(scope: Scope, chatbot: Chatbot) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from support.ws_frames import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
@@ -197,17 +199,42 @@ async def test_agents_are_refused_from_any_page_but_the_sites_own(
 
 
 @async_test
-async def test_an_agent_behind_a_proxy_is_let_in_from_an_allowed_host(scene: Scene) -> None:
-    """The proxy rewrote Host; the page's origin is one of ALLOWED_HOSTS."""
+async def test_an_agent_behind_a_proxy_is_let_in_from_a_trusted_origin(
+    scene: Scene, settings: Any
+) -> None:
+    """The proxy rewrote Host; the page's origin is listed in CSRF_TRUSTED_ORIGINS."""
+    settings.CSRF_TRUSTED_ORIGINS = ["https://handoff.example.com"]
     agent = await opened(
         socket(
             request_path(scene.support_request.request_id),
-            origin="http://127.0.0.1:8443",
+            origin="https://handoff.example.com",
             host="backend:8000",
             client=await db(login)(scene.agent),
         )
     )
     await can_chat(agent)
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://localhost:9999",  # another port of the same host: another site's page
+        "http://localhost",
+        "http://shop.example.com",  # a sibling subdomain matched by ALLOWED_HOSTS
+    ],
+)
+@async_test
+async def test_an_agent_socket_from_the_same_host_name_on_another_port_or_subdomain_is_refused(
+    scene: Scene, settings: Any, origin: str
+) -> None:
+    settings.ALLOWED_HOSTS = ["localhost", ".example.com"]
+    settings.CSRF_TRUSTED_ORIGINS = ["https://handoff.example.com"]
+    client = await db(login)(scene.agent)
+    for socket_ in (
+        agent_socket(scene.support_request.request_id, client, origin=origin),
+        queue_socket(client, origin=origin),
+    ):
+        assert await refused_with(socket_) == CLOSE_FORBIDDEN
 
 
 # --- the queue socket ---------------------------------------------------------------------------
