@@ -12,6 +12,7 @@ CANNOT_TRANSITION = "This request is {status}: it cannot be {verb}."
 HUMAN_SUPPORT_OFF = "Human support is not available for this chatbot."
 CHATBOT_INACTIVE = "This chatbot is not active."
 ORIGIN_NOT_ALLOWED = "This origin may not use this chatbot."
+CLIENT_ID_TAKEN = "This client_id names another sender's message: send with a new one."
 
 
 class DomainError(Exception):
@@ -48,6 +49,17 @@ class RequestClosed(InvalidTransition):
     code = "closed"
 
     def __init__(self, detail: str = REQUEST_CLOSED) -> None:
+        super().__init__(detail)
+
+
+class ClientIdTaken(DomainError):
+    """A retry is recognised by its client_id, but only from the sender who first used it:
+    anyone else's message must neither be dropped nor answered with somebody else's."""
+
+    code = "client_id_taken"
+    http_status = 409
+
+    def __init__(self, detail: str = CLIENT_ID_TAKEN) -> None:
         super().__init__(detail)
 
 

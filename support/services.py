@@ -21,6 +21,7 @@ from support.exceptions import (
     CHATBOT_INACTIVE,
     HUMAN_SUPPORT_OFF,
     JOIN_FIRST,
+    ClientIdTaken,
     Forbidden,
     InvalidInput,
     InvalidTransition,
@@ -176,6 +177,8 @@ def message_post(
         if client_id is not None:
             seen = _message_with_client_id(locked, client_id)
             if seen is not None:
+                if not _sent_by(seen, actor):
+                    raise ClientIdTaken()
                 return PostResult(message=seen, created=False)
         if locked.status == RequestStatus.CLOSED:
             raise RequestClosed()
@@ -233,6 +236,12 @@ def _message_with_client_id(locked: SupportRequest, client_id: str) -> SupportMe
         .filter(support_request=locked, client_id=client_id)
         .first()
     )
+
+
+def _sent_by(message: SupportMessage, actor: Actor) -> bool:
+    if isinstance(actor, Agent):
+        return message.sender_type == SenderType.ADMIN and message.sender_id == actor.user.pk
+    return message.sender_type == SenderType.USER
 
 
 # --- helpers --------------------------------------------------------------------------

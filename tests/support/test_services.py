@@ -15,7 +15,13 @@ from django.utils import timezone
 
 from support import events, services
 from support.actors import Agent, Visitor
-from support.exceptions import DomainError, InvalidInput, InvalidTransition, RequestClosed
+from support.exceptions import (
+    ClientIdTaken,
+    DomainError,
+    InvalidInput,
+    InvalidTransition,
+    RequestClosed,
+)
 from support.models import RequestStatus, SenderType, SupportMessage, SupportRequest
 from tests.conftest import Published, Scene
 from tests.factories import make_session
@@ -376,6 +382,35 @@ def test_a_retry_with_a_different_text_still_returns_the_first_message(scene: Sc
     retry = visitor_says(scene, "Hello??", client_id="v-1")
     assert retry.created is False
     assert retry.message.message == first.message.message == "Hello?"
+
+
+def test_a_client_id_the_agent_used_is_refused_to_the_visitor_and_drops_nothing(
+    scene: Scene,
+) -> None:
+    join(scene)
+    agent_message = agent_says(scene, "Hello Vera", client_id="x1").message
+    before = snapshot(scene.support_request)
+    with pytest.raises(ClientIdTaken) as refused:
+        visitor_says(scene, "My own words", client_id="x1")
+    assert refused.value.http_status == 409
+    assert snapshot(scene.support_request) == before
+    assert list(SupportMessage.objects.filter(client_id="x1")) == [agent_message]
+    # The visitor's retry with a fresh id is stored.
+    assert visitor_says(scene, "My own words", client_id="x2").created
+
+
+def test_a_client_id_the_visitor_used_is_refused_to_an_agent_and_to_another_agent(
+    scene: Scene,
+) -> None:
+    join(scene)
+    visitor_says(scene, "Hi", client_id="v-1")
+    agent_says(scene, "Hello", client_id="a-1")
+    for actor, client_id in ((Agent(scene.agent), "v-1"), (Agent(scene.superuser), "a-1")):
+        with pytest.raises(ClientIdTaken):
+            services.message_post(
+                support_request=scene.support_request, actor=actor, text="Mine", client_id=client_id
+            )
+    assert SupportMessage.objects.filter(message="Mine").count() == 0
 
 
 def test_the_same_client_id_on_two_requests_stores_two_messages(scene: Scene) -> None:
