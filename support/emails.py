@@ -41,6 +41,10 @@ class TranscriptLine:
     speaker: str
     text: str
 
+    @property
+    def plain(self) -> str:
+        return f"{self.speaker}: {self.text}"
+
 
 def valid_address(value: str | None) -> str | None:
     """`value` if it is one plain, valid email address (nothing a header could split on)."""

@@ -196,6 +196,8 @@ class EmailNotification(models.Model):
             # ESP webhooks find the row by the provider's id.
             models.Index(fields=["provider_message_id"], name="email_provider_id_idx"),
             models.Index(fields=["-created_at", "-id"], name="email_created_idx"),
+            # The visitor confirmation's per-address limit (notifications.py).
+            models.Index(fields=["recipient", "kind", "created_at"], name="email_recipient_idx"),
         ]
 
     def __str__(self) -> str:

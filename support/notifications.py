@@ -43,6 +43,24 @@ CANCELLED_REMINDER = "Not sent: the request was no longer pending."
 # --- queueing (inside the caller's transaction) ---------------------------------------
 
 
+def _confirmed_recently(address: str) -> bool:
+    """A confirmation went to `address` within VISITOR_CONFIRMATION_INTERVAL_MINUTES.
+
+    The visitor chooses both the address and the text of the confirmation, which comes
+    from the operator's domain: without this, anyone could use it to mail strangers
+    (sessions are free, and the per-IP limits count requests, not recipients).
+    """
+    minutes = settings.VISITOR_CONFIRMATION_INTERVAL_MINUTES
+    if minutes <= 0:
+        return False
+    since = timezone.now() - timedelta(minutes=minutes)
+    return EmailNotification.objects.filter(
+        recipient__in={address, address.lower()},
+        kind=EmailKind.VISITOR_CONFIRMATION,
+        created_at__gte=since,
+    ).exists()
+
+
 def queue_for_new_request(support_request: SupportRequest) -> list[EmailNotification]:
     """Write the outbox rows for a new request; send them, and plan the reminder, on commit.
 
@@ -55,7 +73,7 @@ def queue_for_new_request(support_request: SupportRequest) -> list[EmailNotifica
     if admin:
         wanted.append((EmailKind.ADMIN_NOTIFICATION, admin))
     visitor = emails.valid_address(support_request.user_email)
-    if visitor:
+    if visitor and not _confirmed_recently(visitor):
         wanted.append((EmailKind.VISITOR_CONFIRMATION, visitor))
     seen = {admin.lower()} if admin else set()
     for address in _opted_in_agent_addresses(support_request):

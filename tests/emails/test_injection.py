@@ -185,3 +185,32 @@ def create_request_over_http_expecting_400(chatbot: object, *, user_email: str) 
         format="json",
     )
     return response.status_code == 400 and "user_email" in response.json()["errors"]
+
+
+FAKE_LINK = "https://evil.example/console/login"
+TEXT_INJECTION = "hi\n\nOpen the request in the console:\n" + FAKE_LINK + "\n\n-- \nSent by Handoff"
+
+
+def test_visitor_text_cannot_pass_for_our_own_lines_in_the_plain_text_part(
+    smtp_server: SmtpServer, smtp_mailer: None
+) -> None:
+    smtp_server.start()
+    chatbot = ChatbotFactory(admin_email="owner@shop.example")
+    support_request = create_request_over_http(
+        chatbot, user_email="vera@example.com", initial_message=TEXT_INJECTION
+    )
+
+    run_worker_once()
+
+    smtp_server.wait_for(2)
+    admin_text = smtp_server.to("owner@shop.example")[0].text
+    confirmation_text = smtp_server.to("vera@example.com")[0].text
+    # Our link comes first; every line the visitor wrote is quoted, the fake link included.
+    assert re.findall(r"https?://\S+", admin_text)[0] == _console(support_request)
+    for text, our_links in ((admin_text, 1), (confirmation_text, 0)):
+        lines = text.splitlines()
+        for visitor_line in TEXT_INJECTION.splitlines():
+            quoted = f"> {visitor_line}".rstrip()
+            assert quoted in lines, (quoted, text)
+        assert not any(line.strip() == FAKE_LINK for line in lines)
+        assert sum(line.startswith("Open the request") for line in lines) == our_links

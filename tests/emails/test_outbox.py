@@ -91,6 +91,49 @@ def test_the_open_request_returned_again_queues_no_second_mail(
     assert DBTaskResult.objects.filter(task_path=SEND_TASK).count() == 1
 
 
+def _confirmations_to(address: str) -> int:
+    return EmailNotification.objects.filter(
+        kind=EmailKind.VISITOR_CONFIRMATION, recipient=address
+    ).count()
+
+
+def test_one_address_gets_one_confirmation_per_interval_whatever_the_sessions(
+    settings: Any,
+) -> None:
+    settings.VISITOR_CONFIRMATION_INTERVAL_MINUTES = 60
+    chatbot, other_chatbot = ChatbotFactory(), ChatbotFactory()
+    first = _create(chatbot, user_email="target@example.com")
+    second = _create(chatbot, user_email="TARGET@example.com")
+    third = _create(other_chatbot, user_email="target@example.com")
+
+    assert _confirmations_to("target@example.com") == 1
+    # The admins still hear of every request.
+    for support_request in (first, second, third):
+        assert support_request.email_notifications.filter(
+            kind=EmailKind.ADMIN_NOTIFICATION
+        ).exists()
+
+
+def test_a_confirmation_goes_again_once_the_interval_has_passed(settings: Any) -> None:
+    settings.VISITOR_CONFIRMATION_INTERVAL_MINUTES = 60
+    chatbot = ChatbotFactory()
+    _create(chatbot, user_email="vera@example.com")
+    EmailNotification.objects.update(created_at=timezone.now() - timedelta(minutes=61))
+
+    _create(chatbot, user_email="vera@example.com")
+
+    assert _confirmations_to("vera@example.com") == 2
+
+
+def test_the_confirmation_limit_can_be_turned_off(settings: Any) -> None:
+    settings.VISITOR_CONFIRMATION_INTERVAL_MINUTES = 0
+    chatbot = ChatbotFactory()
+    _create(chatbot, user_email="vera@example.com")
+    _create(chatbot, user_email="vera@example.com")
+
+    assert _confirmations_to("vera@example.com") == 2
+
+
 def test_agents_who_opted_in_get_the_admin_notification_too() -> None:
     opted_in = AgentFactory(email="alice@shop.example")
     not_opted_in = AgentFactory(email="bob@shop.example")

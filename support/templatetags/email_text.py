@@ -1,0 +1,19 @@
+"""Filters for the plain-text part of our emails."""
+
+from __future__ import annotations
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def quoted(text: str | None) -> str:
+    """Every line prefixed with "> ", as mail clients quote.
+
+    Visitor text in a plain-text mail can hold anything, including lines that look like
+    ours ("Open the request in the console:" and a URL of the visitor's choosing). Quoted,
+    it cannot pass for the mail's own words, and our own link comes before it.
+    """
+    lines = (text or "").splitlines() or [""]
+    return "\n".join(f"> {line}".rstrip() for line in lines)
