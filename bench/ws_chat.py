@@ -457,7 +457,14 @@ def main() -> int:
     require_local(args.database_url)
     raise_fd_limit()
 
-    extra_env: dict[str, str] = {}
+    # Every simulated visitor comes from 127.0.0.1, and a visitor's socket messages count
+    # against the HTTP message limits (per IP and per session): lift them, or the run
+    # would measure the rate limiter. Each visitor's own socket budget still applies.
+    per_minute = int(args.pairs * args.rate * 60 * 2) + 60
+    extra_env: dict[str, str] = {
+        "RATE_VISITOR_MESSAGE_IP": f"{per_minute}/min",
+        "RATE_VISITOR_MESSAGE_SESSION": f"{int(args.rate * 60 * 2) + 60}/min",
+    }
     if args.rate > DEFAULT_WS_MESSAGES_PER_SECOND:
         # The consumer's per-socket limit (support/ws_limits.py) would refuse the excess.
         extra_env["WS_MESSAGES_PER_SECOND"] = str(args.rate * 1.5)
@@ -466,7 +473,7 @@ def main() -> int:
     wanted = set(args.targets.split(","))
     print(
         f"ws_chat: {args.pairs} pairs x {args.rate}/s for {args.seconds}s "
-        f"(offered {args.pairs * args.rate:.0f} msg/s); server env {extra_env or 'defaults'}",
+        f"(offered {args.pairs * args.rate:.0f} msg/s); server env {extra_env}",
         flush=True,
     )
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+from math import ceil
 from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from config.throttles import seconds_until_allowed
 from support import events, services
 from support.actors import Agent, Visitor
 from support.exceptions import DomainError, RequestClosed
@@ -39,6 +41,7 @@ from support.ws_frames import (
     CLOSE_TRY_AGAIN,
     INVALID_AFTER,
     RATE_LIMITED,
+    RATE_LIMITED_FOR,
     SERVER_ERROR,
     AccessLost,
     FrameError,
@@ -266,6 +269,17 @@ class RequestConsumer(HandoffConsumer):
     def _post(self, text: str, client_id: str | None) -> tuple[dict[str, Any], bool]:
         """Through the same service as HTTP: reopen, `closed`, client_id idempotency."""
         actor = self.actor
+        if isinstance(actor, Visitor):
+            client = self.scope.get("client")
+            wait = seconds_until_allowed(
+                "visitor_message",
+                session_id=actor.session.session_id,
+                ip=client[0] if client else None,
+            )
+            if wait is not None:
+                raise FrameError(
+                    "rate_limited", RATE_LIMITED_FOR.format(what="messages", seconds=ceil(wait))
+                )
         if isinstance(actor, Agent):
             # Access is re-checked on every write, not only when an AccessEvent arrives:
             # a channel layer may drop that event.

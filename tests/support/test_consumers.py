@@ -11,6 +11,7 @@ test_access_revocation.py.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 from collections.abc import Awaitable, Callable, Iterator
@@ -686,6 +687,62 @@ async def test_messages_beyond_the_burst_answer_rate_limited_and_are_not_stored(
     assert echoed == ["s-0", "s-1", "s-2"]
     assert refused == [("rate_limited", "s-3"), ("rate_limited", "s-4")]
     assert await db(stored_texts)(rid) == ["My order is late", "spam 0", "spam 1", "spam 2"]
+
+
+def lower_http_rates(settings: Any, **rates: str) -> None:
+    """The visitor's HTTP message limits (RATE_VISITOR_MESSAGE_*), lowered for one test."""
+    rest_framework = copy.deepcopy(settings.REST_FRAMEWORK)
+    rest_framework["DEFAULT_THROTTLE_RATES"].update(rates)
+    settings.REST_FRAMEWORK = rest_framework
+
+
+@async_test
+async def test_a_visitors_sockets_and_http_share_one_message_limit_per_session(
+    scene: Scene, settings: Any
+) -> None:
+    lower_http_rates(settings, visitor_message_session="3/min")
+    rid = scene.support_request.request_id
+    sockets = [await opened(visitor_socket(rid, scene.visitor.token)) for _ in range(2)]
+
+    for n in range(4):  # spread over two sockets: each socket's own budget is not the limit
+        await send(sockets[n % 2], type="message", text=f"m {n}", client_id=f"m-{n}")
+
+    received = [f for s in sockets for f in await frames(s, at_least=2)]
+    # The two sockets run side by side: which of the four comes last is not fixed.
+    refused = [(f["code"], f["client_id"]) for f in received if f["type"] == "error"]
+    assert len(refused) == 1
+    assert refused[0][0] == "rate_limited"
+    refused_text = "m " + refused[0][1].removeprefix("m-")
+    stored = await db(stored_texts)(rid)
+    assert len(stored) == 4
+    assert sorted(stored[1:]) == sorted({"m 0", "m 1", "m 2", "m 3"} - {refused_text})
+    over_http = await db(scene.visitor.client.post)(
+        f"/human-support/requests/{rid}/messages", {"message": "m 4"}, format="json"
+    )
+    assert over_http.status_code == 429
+
+
+@async_test
+async def test_a_visitors_socket_counts_against_the_per_ip_message_limit(
+    scene: Scene, settings: Any
+) -> None:
+    lower_http_rates(settings, visitor_message_ip="2/min")
+    rid = scene.support_request.request_id
+
+    def from_ip(ip: str) -> WebsocketCommunicator:
+        communicator = visitor_socket(rid, scene.visitor.token)
+        communicator.scope["client"] = (ip, 50000)
+        return communicator
+
+    first = await opened(from_ip("203.0.113.10"))
+    for n in range(3):
+        await send(first, type="message", text=f"a {n}", client_id=f"a-{n}")
+    refused = [f["client_id"] for f in await frames(first, at_least=3) if f["type"] == "error"]
+    assert refused == ["a-2"]
+
+    elsewhere = await opened(from_ip("203.0.113.20"))
+    await send(elsewhere, type="message", text="from elsewhere", client_id="b-0")
+    assert (await frame(elsewhere))["message"]["client_id"] == "b-0"
 
 
 @async_test
