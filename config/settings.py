@@ -195,6 +195,10 @@ EMAIL_SEND_LEASE_SECONDS = env.float("EMAIL_SEND_LEASE_SECONDS", default=300.0)
 EMAIL_TRANSCRIPT_LINES = env.int("EMAIL_TRANSCRIPT_LINES", default=10)
 # One reminder to the chatbot's admin for a request still pending after this long (0: off).
 PENDING_REMINDER_MINUTES = env.float("PENDING_REMINDER_MINUTES", default=10.0)
+# The bot conversation shown to agents: its last messages, in a request's details and in
+# the queue lists (a stranger decides how long it gets).
+TRANSCRIPT_MAX_MESSAGES = env.int("TRANSCRIPT_MAX_MESSAGES", default=500)
+TRANSCRIPT_LIST_MESSAGES = env.int("TRANSCRIPT_LIST_MESSAGES", default=50)
 # At most one visitor confirmation per address in this many minutes (0: no limit).
 VISITOR_CONFIRMATION_INTERVAL_MINUTES = env.float(
     "VISITOR_CONFIRMATION_INTERVAL_MINUTES", default=60.0

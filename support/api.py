@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chatbots.models import ChatMessage
 from chatbots.origins import ensure_origin_allowed
 from chatbots.serializers import VisitorTextField
 from config.throttles import per_ip, per_session
@@ -36,12 +35,6 @@ class PostMessageSerializer(serializers.Serializer[None]):
     message = VisitorTextField(trim_whitespace=False, allow_blank=True)
     client_id = serializers.CharField(
         required=False, allow_null=True, allow_blank=True, max_length=64
-    )
-
-
-def _with_transcripts(queryset: QuerySet[SupportRequest]) -> QuerySet[SupportRequest]:
-    return queryset.select_related("session").prefetch_related(
-        Prefetch("session__messages", queryset=ChatMessage.objects.order_by("id"))
     )
 
 
@@ -104,11 +97,11 @@ class _QueueView(APIView):
 
     @extend_schema(responses=RequestListOut)
     def get(self, request: Request) -> Response:
-        queryset = _with_transcripts(self.queue(request))
+        queryset = selectors.with_recent_transcripts(self.queue(request))
         return Response(
             {
                 "requests": [
-                    request_json(r, transcript=list(r.session.messages.all())) for r in queryset
+                    request_json(r, transcript=selectors.recent_transcript(r)) for r in queryset
                 ]
             }
         )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from chatbots.models import Chatbot, ChatMessage, ChatSession
 from support.exceptions import NotFound
@@ -61,7 +62,27 @@ def messages_after(
 
 
 def bot_transcript(*, support_request: SupportRequest) -> list[ChatMessage]:
-    """The visitor's conversation with the bot before (and around) the handoff."""
-    return list(
-        ChatMessage.objects.filter(session__session_id=support_request.session_id).order_by("id")
+    """The visitor's conversation with the bot before (and around) the handoff, oldest
+    first: all of it, up to its last TRANSCRIPT_MAX_MESSAGES messages.
+
+    A stranger decides how long it gets (30 bot messages a minute, for as long as they
+    like): the cap keeps one page from carrying megabytes, far above a real conversation.
+    """
+    newest = ChatMessage.objects.filter(session__session_id=support_request.session_id).order_by(
+        "-id"
+    )[: settings.TRANSCRIPT_MAX_MESSAGES]
+    return list(reversed(newest))
+
+
+def with_recent_transcripts(queryset: QuerySet[SupportRequest]) -> QuerySet[SupportRequest]:
+    """The queue lists: each request with the last TRANSCRIPT_LIST_MESSAGES messages of its
+    bot conversation, in one query for all (a sliced prefetch: a window function)."""
+    newest = ChatMessage.objects.order_by("-id")[: settings.TRANSCRIPT_LIST_MESSAGES]
+    return queryset.select_related("session").prefetch_related(
+        Prefetch("session__messages", queryset=newest, to_attr="newest_messages")
     )
+
+
+def recent_transcript(support_request: SupportRequest) -> list[ChatMessage]:
+    """What with_recent_transcripts fetched for this request, oldest first."""
+    return list(reversed(support_request.session.newest_messages))  # type: ignore[attr-defined]

@@ -177,6 +177,35 @@ def test_the_queue_lists_carry_the_transcript_for_agents(scene: Scene) -> None:
     assert len(active["transcript"]) == 4
 
 
+def test_a_very_long_bot_conversation_is_cut_to_its_last_messages_for_agents(
+    scene: Scene, settings: Any
+) -> None:
+    # A stranger decides how long the conversation gets: lists and details stay bounded,
+    # and what they keep is the end of it, in order.
+    settings.TRANSCRIPT_MAX_MESSAGES = 5
+    settings.TRANSCRIPT_LIST_MESSAGES = 3
+    chat_then_ask_for_a_human(scene)
+    visitor = scene.visitor
+    say(visitor.client, visitor.session.session_id, "Last words")
+    agent = agent_client_with_csrf(scene.agent)
+
+    detail = agent.get(f"/human-support/requests/{scene.support_request.request_id}").json()
+    (listed,) = agent.get("/human-support/requests/pending").json()["requests"]
+
+    assert [line["text"] for line in detail["transcript"]] == [
+        "We are open 9:00 to 17:00, Monday to Friday.",
+        "My parcel is broken",
+        bot.FALLBACK_REPLY,
+        "Last words",
+        bot.FALLBACK_REPLY,
+    ]
+    assert [line["text"] for line in listed["transcript"]] == [
+        bot.FALLBACK_REPLY,
+        "Last words",
+        bot.FALLBACK_REPLY,
+    ]
+
+
 def test_the_visitor_never_gets_the_transcript_field(scene: Scene) -> None:
     chat_then_ask_for_a_human(scene)
     visitor = scene.visitor
