@@ -9,6 +9,9 @@
 
   var RECONNECT_MIN_MS = 500;
   var RECONNECT_MAX_MS = 15000;
+  var GAP_RETRY_MS = 5000;
+  // The server's MESSAGE_PAGE_SIZE (support/selectors.py): a full page may have more behind it.
+  var MESSAGE_PAGE_SIZE = 500;
 
   function csrfToken() {
     var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -390,6 +393,45 @@
       news.hidden = false;
     }
 
+    // What the list shows: each row's request, status and agent, and the total.
+    function signature(doc) {
+      var parts = Array.prototype.map.call(doc.querySelectorAll("#all-requests tbody tr[data-request-id]"), function (tr) {
+        var status = tr.querySelector(".status");
+        var agent = tr.querySelector("td.agent");
+        return [
+          tr.dataset.requestId,
+          status ? status.className : "",
+          agent ? agent.textContent.trim() : "",
+        ].join(" ");
+      });
+      var total = doc.getElementById("all-count");
+      parts.push(total ? total.textContent.trim() : "");
+      return parts.join("\n");
+    }
+
+    /* The server rendered this page before the queue socket opened, and a change made in
+     * between sends the page no event. There is no "changed since" API to ask, so once the
+     * socket is open (every later change arrives as a frame) read the page again and
+     * compare what the copy shows with what this page shows now: other rows, statuses,
+     * agents or total offer the reload. The copy is parsed, never inserted (DOMParser runs
+     * no script). A change that lands between the server rendering the copy and this
+     * comparison can offer a reload that was not needed; none can hide one that was. */
+    function checkSinceRendered() {
+      fetch(location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (response) {
+          return response.ok ? response.text() : null;
+        })
+        .then(function (text) {
+          if (text === null) return;
+          var fresh = new DOMParser().parseFromString(text, "text/html");
+          if (!fresh.getElementById("all-requests")) return; // not the list (a login page)
+          if (signature(fresh) !== signature(document) && news.hidden) {
+            offerReload("Requests changed while the page was loading.");
+          }
+        })
+        .catch(function () {});
+    }
+
     function apply(frame) {
       var r = frame.request;
       if (!r) return;
@@ -424,6 +466,7 @@
         open: function () {
           // Events sent while the socket was down are gone: say so rather than guess.
           if (opened) offerReload("The connection dropped; requests may have changed meanwhile.");
+          else checkSinceRendered();
           opened = true;
         },
         frame: function (frame) {
@@ -538,29 +581,46 @@
       thread.scrollTop = thread.scrollHeight;
     }
 
+    // Every message after `after`, page by page: a contiguous read, so no gap check.
+    function readAfter(after) {
+      return api("GET", apiBase + "/messages?after=" + after).then(function (data) {
+        var messages = data.messages || [];
+        messages.forEach(append);
+        if (messages.length >= MESSAGE_PAGE_SIZE) return readAfter(messages[messages.length - 1].id);
+      });
+    }
+
     function catchUp() {
-      return api("GET", apiBase + "/messages?after=" + lastId)
-        .then(function (data) {
-          data.messages.forEach(append);
-        })
-        .catch(function () {});
+      return readAfter(lastId).catch(function () {});
     }
 
     var gapFrom = null;
     var gapTimer = null;
-    function fillGap(from) {
+    function fillGap(from, delay) {
       gapFrom = gapFrom === null ? from : Math.min(gapFrom, from);
       if (gapTimer) return;
+      // Debounced: a burst of skipped ids costs one read.
       gapTimer = setTimeout(function () {
         var after = gapFrom;
         gapFrom = null;
         gapTimer = null;
-        api("GET", apiBase + "/messages?after=" + after)
-          .then(function (data) {
-            data.messages.forEach(append);
-          })
-          .catch(function () {});
-      }, 250);
+        readAfter(after).catch(function (error) {
+          // The cursor is already past the gap, so nothing else would read it: try again.
+          if (!error.status || error.status === 429 || error.status >= 500) fillGap(after, GAP_RETRY_MS);
+        });
+      }, delay || 250);
+    }
+
+    /* A message learned outside a contiguous read (a live frame, or the answer to our own
+     * HTTP send) moves the replay cursor past every id below it. If it skipped ids, one of
+     * them may be a message of this conversation whose broadcast was dropped, and no later
+     * ?after= read would look below the cursor again: read the skipped range now. Ids are
+     * shared by all requests, so a skip is only a possible gap (docs/decisions.md). */
+    function received(m) {
+      if (!m || typeof m.id !== "number") return;
+      var previous = lastId;
+      append(m);
+      if (m.id > previous + 1) fillGap(previous);
     }
 
     function refreshRequest() {
@@ -602,7 +662,7 @@
     // so a lost answer never makes a second message.
     function sendMessage(text, clientId, attempt) {
       api("POST", apiBase + "/messages", { message: text, client_id: clientId })
-        .then(append)
+        .then(received)
         .catch(function (error) {
           if (error.status && error.status < 500 && error.status !== 429) {
             var pending = thread.querySelector('li.is-pending[data-client-id="' + CSS.escape(clientId) + '"]');
@@ -680,12 +740,8 @@
           if (frame.type === "history") {
             (frame.messages || []).forEach(append);
             if (frame.status && frame.status !== root.dataset.status) refreshRequest();
-          } else if (frame.type === "message" && frame.message) {
-            var previous = lastId;
-            append(frame.message);
-            // A skipped id may be a dropped broadcast (or another request's message: ids
-            // are shared): read what the database has after the last id we had.
-            if (previous && frame.message.id > previous + 1) fillGap(previous);
+          } else if (frame.type === "message") {
+            received(frame.message);
           } else if (frame.type === "status") {
             setStatus(frame.status, frame.agent_name || "");
             refreshRequest();

@@ -32,6 +32,9 @@
   var RECONNECT_MIN_MS = 500;
   var RECONNECT_MAX_MS = 15000;
   var ECHO_TIMEOUT_MS = 4000;
+  var GAP_RETRY_MS = 5000;
+  // The server's MESSAGE_PAGE_SIZE (support/selectors.py): a full page may have more behind it.
+  var MESSAGE_PAGE_SIZE = 500;
   var EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
   /* ------------------------------------------------------------------ storage -- */
@@ -59,6 +62,13 @@
   /* ---------------------------------------------------------------------- http -- */
 
   function call(method, path, body, auth) {
+    return callWithStatus(method, path, body, auth).then(function (answer) {
+      return answer.data;
+    });
+  }
+
+  // Resolves {status, data}: where 200 and 201 mean different things (see submitForm).
+  function callWithStatus(method, path, body, auth) {
     var headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (auth && state.token) headers.Authorization = "Bearer " + state.token;
@@ -81,7 +91,7 @@
             error.data = data;
             throw error;
           }
-          return data;
+          return { status: response.status, data: data };
         });
     });
   }
@@ -131,6 +141,7 @@
     ".msg.system time{display:inline;margin-left:6px;}",
     ".msg.pending{opacity:.6;}",
     ".msg.hint{background:#fef3c7;color:#78350f;}",
+    ".msg .offer{display:inline-block;margin:6px 0 2px;white-space:normal;}",
     ".typing{flex:none;padding:2px 14px;font-size:12px;line-height:16px;color:#6b7280;",
     "font-style:italic;background:#f8fafc;}",
     ".bar{flex:none;display:flex;flex-wrap:wrap;gap:8px;padding:8px 12px 0;background:#fff;}",
@@ -327,6 +338,14 @@
   function showBotLine(line) {
     var li = line.role === "user" ? bubble("mine", null, line.text, line.created_at) : bubble(line.hint ? "bot hint" : "bot", config.name, line.text, line.created_at);
     li.setAttribute("data-bot", "1");
+    if (line.hint && line.role !== "user") {
+      // The hint itself opens the form. Its own name: "Speak to a human" is the permanent
+      // button's (DESIGN.md section 6), and two buttons of one name would clash.
+      var offer = el("button", { class: "chip offer", type: "button" }, "Talk to a person");
+      offer.addEventListener("click", openForm);
+      offer.hidden = !canAskForHuman();
+      li.insertBefore(offer, li.querySelector("time"));
+    }
     ui.log.appendChild(li);
   }
 
@@ -368,6 +387,18 @@
     }
     ui.log.insertBefore(li, before);
     scrollDown();
+  }
+
+  /* A message learned outside a contiguous read (a live frame, or the answer to an HTTP
+   * send) moves the replay cursor past every id below it. If it skipped ids, one of them
+   * may be a message of this conversation whose broadcast was dropped, and no later
+   * ?after= read would look below the cursor again: read the skipped range now. Ids are
+   * shared by all requests, so a skip is only a possible gap (docs/decisions.md). */
+  function received(m) {
+    if (!m || typeof m.id !== "number") return;
+    var previous = lastId;
+    showSupportMessage(m);
+    if (m.id > previous + 1) fillGap(previous);
   }
 
   /* ------------------------------------------------------------------- status -- */
@@ -447,9 +478,11 @@
   }
 
   function postOverHttp(item) {
-    call("POST", "/human-support/requests/" + encodeURIComponent(state.request_id) + "/messages", { message: item.text, client_id: item.client_id }, true)
+    var requestId = state.request_id;
+    call("POST", "/human-support/requests/" + encodeURIComponent(requestId) + "/messages", { message: item.text, client_id: item.client_id }, true)
       .then(function (message) {
-        showSupportMessage(message);
+        if (state.request_id !== requestId) return; // that conversation is gone from here
+        received(message);
         acknowledge(item.client_id);
       })
       .catch(function (error) {
@@ -584,11 +617,7 @@
         refreshRequest();
       }
     } else if (frame.type === "message") {
-      var previous = lastId;
-      showSupportMessage(frame.message);
-      // A skipped id may be a dropped broadcast (or another conversation's message: ids
-      // are shared), so read what the database has after the last id we had.
-      if (frame.message && previous && frame.message.id > previous + 1) fillGap(previous);
+      received(frame.message);
     } else if (frame.type === "status") {
       setStatus(frame.status, frame.agent_name);
       catchUp();
@@ -612,19 +641,28 @@
     }
   }
 
+  // Every message after `after`, page by page: a contiguous read, so no gap check.
+  function readAfter(after) {
+    var requestId = state.request_id;
+    if (!requestId) return Promise.resolve();
+    return call("GET", "/human-support/requests/" + encodeURIComponent(requestId) + "/messages?after=" + after, undefined, true).then(
+      function (data) {
+        if (state.request_id !== requestId) return; // another conversation by now
+        var messages = data.messages || [];
+        messages.forEach(showSupportMessage);
+        if (messages.length >= MESSAGE_PAGE_SIZE) return readAfter(messages[messages.length - 1].id);
+      }
+    );
+  }
+
   // What a dropped broadcast or a reconnect may have taken away is in the database.
   function catchUp() {
-    if (!state.request_id) return Promise.resolve();
-    return call("GET", "/human-support/requests/" + encodeURIComponent(state.request_id) + "/messages?after=" + lastId, undefined, true)
-      .then(function (data) {
-        (data.messages || []).forEach(showSupportMessage);
-      })
-      .catch(function () {});
+    return readAfter(lastId).catch(function () {});
   }
 
   var gapFrom = null;
   var gapTimer = null;
-  function fillGap(from) {
+  function fillGap(from, delay) {
     gapFrom = gapFrom === null ? from : Math.min(gapFrom, from);
     if (gapTimer) return;
     // Debounced: a burst of skipped ids costs one read.
@@ -632,13 +670,11 @@
       var after = gapFrom;
       gapFrom = null;
       gapTimer = null;
-      if (!state.request_id) return;
-      call("GET", "/human-support/requests/" + encodeURIComponent(state.request_id) + "/messages?after=" + after, undefined, true)
-        .then(function (data) {
-          (data.messages || []).forEach(showSupportMessage);
-        })
-        .catch(function () {});
-    }, 250);
+      readAfter(after).catch(function (error) {
+        // The cursor is already past the gap, so nothing else would read it: try again.
+        if (!error.status || error.status === 429 || error.status >= 500) fillGap(after, GAP_RETRY_MS);
+      });
+    }, delay || 250);
   }
 
   function refreshRequest() {
@@ -682,11 +718,18 @@
     ui.notice.textContent = text || "";
   }
 
+  function canAskForHuman() {
+    return !state.request_id && !formOpen && !!config.human_support_enabled;
+  }
+
   function render() {
     var inRequest = !!state.request_id;
     var closed = state.status === "closed";
     ui.status.textContent = inRequest ? statusText(state.status) : "";
-    ui.human.hidden = inRequest || formOpen || !config.human_support_enabled;
+    ui.human.hidden = !canAskForHuman();
+    Array.prototype.forEach.call(ui.log.querySelectorAll(".offer"), function (offer) {
+      offer.hidden = ui.human.hidden;
+    });
     ui.end.hidden = !inRequest || closed;
     ui.restart.hidden = !inRequest || !closed;
     ui.form.hidden = !formOpen;
@@ -745,6 +788,9 @@
     ui.log.replaceChildren();
     seen = {};
     lastId = 0;
+    clearTimeout(gapTimer);
+    gapTimer = null;
+    gapFrom = null;
     agentName = null;
     if (config.welcome_text) showBotLine({ role: "bot", text: config.welcome_text, created_at: null });
     state.bot.forEach(showBotLine);
@@ -832,9 +878,10 @@
     ui.formSend.disabled = true;
     ensureSession()
       .then(function () {
-        return call("POST", "/human-support/request", { session_id: state.session_id, user_name: name || null, user_email: email || null, initial_message: message }, true);
+        return callWithStatus("POST", "/human-support/request", { session_id: state.session_id, user_name: name || null, user_email: email || null, initial_message: message }, true);
       })
-      .then(function (request) {
+      .then(function (answer) {
+        var request = answer.data;
         ui.formFields.message.field.value = "";
         ui.input.value = "";
         formOpen = false;
@@ -844,6 +891,10 @@
         save();
         render();
         connect();
+        // 200, not 201: this session already had an open request (made in another tab, say),
+        // which the server returns without storing this form's message. Send that message
+        // to it the way any message to the agent goes, so it is stored once.
+        if (answer.status === 200) talkToAgent(message);
         ui.input.focus();
       })
       .catch(function (error) {
