@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatbots import services
+from chatbots.ids import can_exist
 from chatbots.models import Chatbot
 from chatbots.origins import ensure_origin_allowed
 from chatbots.serializers import BotMessageSerializer, ChatbotSerializer
@@ -47,7 +48,7 @@ _BotReplySerializer = inline_serializer(
 
 
 def _active_chatbot(key: str) -> Chatbot:
-    chatbot = Chatbot.objects.filter(key=key).first()
+    chatbot = Chatbot.objects.filter(key=key).first() if can_exist(key) else None
     if chatbot is None:
         raise NotFound("No chatbot with this key.")
     if not chatbot.is_active:
@@ -147,7 +148,8 @@ class ChatbotListView(APIView):
 class ChatbotDetailView(APIView):
     def _chatbot(self, request: Request, key: str) -> Chatbot:
         agent = require_agent(request)
-        chatbot = Chatbot.objects.served_by(agent.user).filter(key=key).first()
+        served = Chatbot.objects.served_by(agent.user)
+        chatbot = served.filter(key=key).first() if can_exist(key) else None
         if chatbot is None:
             raise NotFound()
         return chatbot

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chatbots.ids import can_exist
 from chatbots.models import Chatbot, ChatSession, hash_token
 
 
@@ -21,4 +22,4 @@ def session_for_token(token: str | None) -> ChatSession | None:
 
 
 def chatbot_by_key(key: str) -> Chatbot | None:
-    return Chatbot.objects.filter(key=key).first()
+    return Chatbot.objects.filter(key=key).first() if can_exist(key) else None

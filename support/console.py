@@ -95,7 +95,7 @@ def _filtered(request: HttpRequest, chatbots: QuerySet[Chatbot]) -> QuerySet[Sup
     chatbot = request.GET.get("chatbot", "")
     if chatbot.isdigit() and any(c.id == int(chatbot) for c in chatbots):
         queryset = queryset.filter(chatbot_id=int(chatbot))
-    query = request.GET.get("q", "").strip()
+    query = request.GET.get("q", "").replace("\x00", "").strip()  # PostgreSQL refuses NUL
     if query:
         queryset = queryset.filter(
             Q(user_name__icontains=query)

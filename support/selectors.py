@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Prefetch, QuerySet
 
+from chatbots.ids import can_exist
 from chatbots.models import Chatbot, ChatMessage, ChatSession
 from support.exceptions import NotFound
 from support.models import RequestStatus, SupportMessage, SupportRequest
@@ -22,6 +23,8 @@ def requests_for_agent(*, user: AbstractBaseUser) -> QuerySet[SupportRequest]:
 
 
 def request_for_agent(*, user: AbstractBaseUser, request_id: str) -> SupportRequest:
+    if not can_exist(request_id):
+        raise NotFound()
     support_request = requests_for_agent(user=user).filter(request_id=request_id).first()
     if support_request is None:
         raise NotFound()
@@ -29,6 +32,8 @@ def request_for_agent(*, user: AbstractBaseUser, request_id: str) -> SupportRequ
 
 
 def request_for_visitor(*, session: ChatSession, request_id: str) -> SupportRequest:
+    if not can_exist(request_id):
+        raise NotFound()
     support_request = _requests().filter(request_id=request_id, session=session).first()
     if support_request is None:
         raise NotFound()

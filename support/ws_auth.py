@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.utils.crypto import constant_time_compare
 
+from chatbots.ids import can_exist
 from chatbots.models import Chatbot
 from chatbots.origins import origin_is_allowed
 from chatbots.selectors import session_for_token
@@ -143,7 +144,10 @@ def _scope_agent(scope: Scope) -> Agent:
 
 
 def _request_exists(request_id: str) -> None:
-    if not SupportRequest.objects.filter(request_id=request_id).exists():
+    if (
+        not can_exist(request_id)
+        or not SupportRequest.objects.filter(request_id=request_id).exists()
+    ):
         raise Refused(CLOSE_NOT_FOUND)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.test import Client
 from rest_framework.test import APIClient
 
 from chatbots.models import ChatMessage
@@ -466,3 +467,43 @@ def test_a_bot_message_to_an_unknown_session_is_404(newcomer: VisitorClient) -> 
         "/api/sessions/no-such-session/messages", {"message": "Hi"}, format="json"
     )
     assert_error(response, 404)
+
+
+# --- ids no row can have ---------------------------------------------------------------------
+
+NUL_ID = "a%00b"  # PostgreSQL refuses NUL in any query; the answer must still be 404
+
+
+@pytest.mark.parametrize(
+    ("caller", "method", "path"),
+    [
+        ("anonymous", "get", f"/api/chatbots/{NUL_ID}/config"),
+        ("anonymous", "post", f"/api/chatbots/{NUL_ID}/sessions"),
+        ("visitor", "get", f"/human-support/requests/{NUL_ID}"),
+        ("visitor", "get", f"/human-support/requests/{NUL_ID}/messages"),
+        ("visitor", "post", f"/human-support/requests/{NUL_ID}/close"),
+        ("agent", "get", f"/human-support/requests/{NUL_ID}"),
+        ("agent", "post", f"/human-support/requests/{NUL_ID}/join"),
+        ("agent", "get", f"/api/chatbots/{NUL_ID}"),
+    ],
+)
+def test_an_id_with_a_nul_character_is_404_not_a_server_error(
+    scene: Scene, caller: str, method: str, path: str
+) -> None:
+    client = {
+        "anonymous": APIClient(),
+        "visitor": scene.visitor.client,
+        "agent": agent_client_with_csrf(scene.agent),
+    }[caller]
+    response = getattr(client, method)(path)
+    assert_error(response, 404)
+
+
+def test_the_console_finds_nothing_for_an_id_with_a_nul_character(scene: Scene) -> None:
+    client = Client()
+    client.force_login(scene.agent)
+    assert client.get(f"/console/requests/{NUL_ID}/").status_code == 404
+    assert client.post(f"/console/requests/{NUL_ID}/join").status_code == 404
+    listed = client.get("/console/requests/", {"q": "My order\x00"})
+    assert listed.status_code == 200
+    assert scene.support_request.request_id in listed.content.decode()
