@@ -37,7 +37,8 @@ format: venv
 
 check-deploy: venv
 	DEBUG=0 SECRET_KEY=check-deploy-$$(date +%s)-a-long-random-production-secret-value-xyz \
-	  ALLOWED_HOSTS=handoff.example.com SMTP_SERVER=smtp.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
+	  ALLOWED_HOSTS=handoff.example.com FRONTEND_URL=https://handoff.example.com \
+	  SMTP_SERVER=smtp.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 test: venv chromium lint check-deploy
 	bash scripts/test.sh

@@ -18,9 +18,14 @@ DEBUG = env.bool("DEBUG", default=False)
 
 _DEV_SECRET = "django-insecure-handoff-development-only"  # noqa: S105 - refused when DEBUG is off
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET if DEBUG else "")
-ALLOWED_HOSTS = env.list(
-    "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
-)
+# Blank entries (`ALLOWED_HOSTS=" "`) are dropped, so they cannot pass for a setting.
+ALLOWED_HOSTS = [
+    host.strip()
+    for host in env.list(
+        "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
+    )
+    if host.strip()
+]
 
 
 def _refuse_to_start(message: str) -> None:

@@ -14,4 +14,8 @@ class SupportConfig(AppConfig):
 
         permissions.connect_signals()  # a chatbot's new agents join the "Agents" group
         # Connects the ESP tracking-signal receiver (email delivery status).
-        from support import webhooks  # noqa: F401
+        # Registers the deploy checks (FRONTEND_URL).
+        from support import (
+            checks,  # noqa: F401
+            webhooks,  # noqa: F401
+        )

@@ -53,6 +53,7 @@ def production(**variables: str) -> dict[str, str]:
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "handoff.example.com",
+        "FRONTEND_URL": "https://handoff.example.com",
     }
     return clean_env(**{**defaults, **variables})
 
@@ -159,6 +160,30 @@ def test_deploy_check_fails_when_production_would_only_print_emails() -> None:
 
     assert done.returncode != 0
     assert "console.EmailBackend" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "frontend_url", [None, "http://handoff.example.com", "https://localhost:8000"]
+)
+def test_deploy_check_fails_when_email_links_would_not_reach_the_console(
+    frontend_url: str | None,
+) -> None:
+    env = production(SMTP_SERVER="smtp.example.com")
+    if frontend_url is None:
+        del env["FRONTEND_URL"]
+    else:
+        env["FRONTEND_URL"] = frontend_url
+
+    done = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
+
+    assert done.returncode != 0
+    assert "handoff.W001" in done.stderr
+
+
+def test_blank_allowed_hosts_count_as_missing() -> None:
+    assert_refused_with_one_line(
+        run(["manage.py", "check"], production(ALLOWED_HOSTS=" , ")), "ALLOWED_HOSTS"
+    )
 
 
 def test_deploy_check_fails_with_a_short_secret_key() -> None:
