@@ -6,13 +6,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from chatbots.management.commands.demo import DEMO_CHATBOT_NAME
-from chatbots.models import Chatbot
+from chatbots.management.commands.demo import DEMO_CHATBOT_NAME, demo_chatbot
 
 
 @require_GET
 def demo_page(request: HttpRequest) -> HttpResponse:
-    chatbot = Chatbot.objects.filter(name=DEMO_CHATBOT_NAME, is_active=True).first()
+    chatbot = demo_chatbot(active_only=True)
     return render(
         request,
         "demo.html",

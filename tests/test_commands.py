@@ -17,11 +17,12 @@ import pytest
 import requests
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from chatbots.management.commands.demo import DEMO_AGENT, DEMO_CHATBOT_NAME, DEMO_FAQ
 from chatbots.models import Chatbot, FAQEntry
 from support.permissions import AGENTS_GROUP
-from tests.factories import AgentFactory, UserFactory
+from tests.factories import AgentFactory, ChatbotFactory, SuperuserFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = [sys.executable, "manage.py"]
@@ -239,6 +240,43 @@ def test_demo_uses_the_password_it_is_given(settings: Any, monkeypatch: pytest.M
     assert (
         get_user_model().objects.get(username=DEMO_AGENT).check_password("a-private-demo-password")
     )
+
+
+@pytest.mark.django_db
+def test_demo_takes_the_oldest_chatbot_of_its_name_when_another_has_it_too(
+    development: None,
+) -> None:
+    run("demo")
+    demo = Chatbot.objects.get()
+    ChatbotFactory(name=DEMO_CHATBOT_NAME)  # an operator's chatbot of the same name
+
+    output = run("demo")
+
+    assert output.splitlines()[-1] == f"Chatbot key:   {demo.key}"
+    assert Chatbot.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_demo_reactivates_its_agent_so_that_the_printed_login_works(development: None) -> None:
+    run("demo")
+    get_user_model().objects.filter(username=DEMO_AGENT).update(is_active=False)
+
+    run("demo")
+
+    agent = get_user_model().objects.get(username=DEMO_AGENT)
+    assert agent.is_active
+    assert Client().login(username=DEMO_AGENT, password="handoff-demo-agent")
+
+
+@pytest.mark.django_db
+def test_demo_refuses_to_reset_a_superuser_named_like_its_agent(development: None) -> None:
+    SuperuserFactory(username=DEMO_AGENT, password="the-owners-own")
+
+    with pytest.raises(CommandError, match="superuser"):
+        run("demo")
+
+    assert get_user_model().objects.get(username=DEMO_AGENT).check_password("the-owners-own")
+    assert not Chatbot.objects.exists()
 
 
 # --- make run's pieces -----------------------------------------------------------------------

@@ -18,6 +18,20 @@ DEMO_AGENT_DEFAULT_PASSWORD = "handoff-demo-agent"  # noqa: S105 - development o
 PUBLIC_LOGIN_REFUSED = (
     "The demo agent's default password is public: with DEBUG off, set DEMO_AGENT_PASSWORD."
 )
+SUPERUSER_NAMED_AGENT = (
+    f"A superuser named {DEMO_AGENT!r} exists: the demo will not reset its password. "
+    "Rename that user or run the demo on another database."
+)
+
+
+def demo_chatbot(*, active_only: bool = False) -> Chatbot | None:
+    """The demo chatbot: the oldest of that name (names are not unique)."""
+    chatbots = Chatbot.objects.filter(name=DEMO_CHATBOT_NAME)
+    if active_only:
+        chatbots = chatbots.filter(is_active=True)
+    return chatbots.order_by("id").first()
+
+
 DEMO_FAQ = [
     (
         "What are your opening hours?",
@@ -62,19 +76,25 @@ class Command(BaseCommand):
         agent, _ = user_model.objects.get_or_create(
             username=DEMO_AGENT, defaults={"first_name": "Alice", "is_staff": True}
         )
+        if agent.is_superuser:
+            # Its password would become the demo's, printed on the terminal.
+            raise CommandError(SUPERUSER_NAMED_AGENT)
         agent.is_staff = True
+        agent.is_active = True  # the printed login must work
         agent.set_password(password)
         agent.save()
 
         origins = [f"http://localhost:{port}", f"http://127.0.0.1:{port}"]
-        chatbot, created = Chatbot.objects.get_or_create(
-            name=DEMO_CHATBOT_NAME,
-            defaults={
-                "admin_email": "admin@demo.example",
-                "allowed_origins": origins,
-                "welcome_text": "Hi! I'm the demo shop's bot. Ask me about hours, shipping or returns.",
-            },
-        )
+        # Names are not unique: another chatbot may carry the demo's name; take the oldest.
+        chatbot = demo_chatbot()
+        created = chatbot is None
+        if chatbot is None:
+            chatbot = Chatbot.objects.create(
+                name=DEMO_CHATBOT_NAME,
+                admin_email="admin@demo.example",
+                allowed_origins=origins,
+                welcome_text="Hi! I'm the demo shop's bot. Ask me about hours, shipping or returns.",
+            )
         if not created:
             chatbot.allowed_origins = sorted(set(chatbot.allowed_origins) | set(origins))
             chatbot.save(update_fields=["allowed_origins", "updated_at"])
