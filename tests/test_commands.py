@@ -375,3 +375,21 @@ def test_run_script_serves_the_demo_and_stops_daphne_and_the_worker_on_ctrl_c(
     _gone, alive = psutil.wait_procs(children, timeout=15)
     assert alive == [], (tmp_path / "run.log").read_text()
     assert runner.returncode == 0, (tmp_path / "run.log").read_text()
+
+
+# --- resend_failed_emails --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "-1", "soon"])
+def test_resend_failed_emails_refuses_a_bad_age_with_a_usage_error(bad: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "manage.py", "resend_failed_emails", "--stale", "--older-than", bad],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "DEBUG": "1"},
+    )
+    assert done.returncode == 2
+    assert "--older-than" in done.stderr
+    assert "Traceback" not in done.stderr

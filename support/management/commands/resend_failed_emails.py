@@ -7,12 +7,25 @@ python manage.py resend_failed_emails --stale --no-failed
 
 from __future__ import annotations
 
+import argparse
+import math
 from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
 from support import notifications
+
+
+def _seconds(value: str) -> float:
+    """A finite, non-negative number of seconds (argparse turns the error into usage)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds (0 or more)")
+    return seconds
 
 
 class Command(BaseCommand):
@@ -27,7 +40,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--older-than",
-            type=float,
+            type=_seconds,
             default=60.0,
             metavar="SECONDS",
             help="With --stale: how long a queued row may wait before it counts as stale "
