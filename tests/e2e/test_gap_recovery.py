@@ -59,7 +59,7 @@ def test_the_widget_fetches_a_message_whose_broadcast_was_dropped_when_the_next_
 
     # The widget's periodic catch-up runs every 30 s; this must come from the gap, at once.
     expect(log).to_contain_text("Did you get my last message?")
-    expect(log.locator("li[data-id]", has_text="Lost in transit")).to_have_count(1, timeout=3000)
+    expect(log.locator("li[data-id]", has_text="Lost in transit")).to_have_count(1, timeout=10_000)
     texts = log.locator("li[data-id]").all_inner_texts()
     lost = next(i for i, t in enumerate(texts) if "Lost in transit" in t)
     last = next(i for i, t in enumerate(texts) if "Did you get my last message?" in t)

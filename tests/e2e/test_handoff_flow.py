@@ -227,10 +227,13 @@ def test_a_server_restart_loses_nothing_and_a_message_typed_meanwhile_arrives_on
     log = widget.get_by_role("log")
 
     server.stop()
-    expect(agent.locator("#connection-state")).not_to_have_text("Live")
-    say(widget, "Typed while the server was down")
-    expect(log.locator("li[data-client-id]")).to_contain_text("Sending…")
-    server.start()
+    try:
+        expect(agent.locator("#connection-state")).not_to_have_text("Live")
+        say(widget, "Typed while the server was down")
+        expect(log.locator("li[data-client-id]")).to_contain_text("Sending…")
+    finally:
+        # Every later browser test shares this server: never leave it down.
+        server.start()
 
     expect(agent.locator("#connection-state")).to_have_text("Live", timeout=30_000)
     expect(agent.locator("#thread")).to_contain_text(

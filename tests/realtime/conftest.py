@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from support.selectors import MESSAGE_PAGE_SIZE
 from tests.factories import PASSWORD, AgentFactory, ChatbotFactory
 from tests.realtime.http import HttpClient, messages_of, start_visitor
 from tests.realtime.recovering_client import RecoveringClient
@@ -180,11 +181,15 @@ def agent_client(chat: LiveChat, *servers: DaphneServer) -> RecoveringClient:
 
 
 def stored_transcript(chat: LiveChat) -> list[tuple[int, str, str]]:
-    """What the database holds, read over HTTP by the agent: the reference transcript."""
-    return [
-        (m["id"], m["sender_type"], m["text"])
-        for m in messages_of(chat.agent_http, chat.request_id)
-    ]
+    """What the database holds, read over HTTP by the agent (every page): the reference."""
+    messages: list[dict[str, Any]] = []
+    while True:
+        page = messages_of(
+            chat.agent_http, chat.request_id, after=messages[-1]["id"] if messages else 0
+        )
+        messages += page
+        if len(page) < MESSAGE_PAGE_SIZE:
+            return [(m["id"], m["sender_type"], m["text"]) for m in messages]
 
 
 def assert_complete_in_order_once(client: RecoveringClient, chat: LiveChat) -> None:

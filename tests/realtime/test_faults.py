@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
+from collections.abc import Callable
 
 import pytest
 
@@ -43,6 +45,24 @@ async def post_until_stored(
             return statuses
         await asyncio.sleep(0.5)
     raise AssertionError(f"{client_id} never stored: {statuses}")
+
+
+async def wait_for(condition: Callable[[], bool], *, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        await asyncio.sleep(0.05)
+
+
+async def until_quiet(client: RecoveringClient, *, quiet: float = 1.0, timeout: float = 15) -> None:
+    """Wait until `client` has received no frame for `quiet` seconds."""
+    deadline = time.monotonic() + timeout
+    seen, since = len(client.frames), time.monotonic()
+    while time.monotonic() - since < quiet:
+        assert time.monotonic() < deadline, "frames kept arriving"
+        await asyncio.sleep(0.05)
+        if len(client.frames) != seen:
+            seen, since = len(client.frames), time.monotonic()
 
 
 async def both_see(visitor: RecoveringClient, agent: RecoveringClient, client_id: str) -> None:
@@ -84,7 +104,10 @@ def test_redis_stopped_while_messages_are_posted_loses_nothing_once_it_is_back(
                     chat.visitor_http, messages_path(chat), "Visitor over HTTP", "v-http-out"
                 )
             )
-            await asyncio.sleep(2)
+            # Some reconnect meets the outage: told to try again later (4503), not left deaf.
+            await wait_for(
+                lambda: CLOSE_TRY_AGAIN in visitor.counters.close_codes + agent.counters.close_codes
+            )
             redis_server.start()
             outage_statuses["http"] = await over_http
             await over_ws
@@ -253,7 +276,7 @@ def test_a_broadcast_dropped_by_a_full_channel_is_recovered_from_the_id_gap(
             finally:
                 b.resume()
             await agent.wait_until(lambda: agent.has_client_id(burst[1]))
-            await asyncio.sleep(1)  # whatever survived in B's channel has arrived by now
+            await until_quiet(agent)  # whatever survived in B's channel has arrived by now
             assert not agent.has_client_id(burst[-1]), (
                 "nothing was dropped: the test proves nothing"
             )

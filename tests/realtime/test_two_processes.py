@@ -137,7 +137,8 @@ def test_sockets_opened_while_the_other_side_writes_miss_nothing_between_history
     writing.set()
 
     def agent_writes() -> None:
-        for n in range(400):
+        # Writes for as long as the sockets come and go (the cap only bounds a runaway).
+        for n in range(10_000):
             if not writing.is_set():
                 return
             answer = chat.agent_http.post(
@@ -305,7 +306,7 @@ def test_an_agent_logged_out_on_one_process_loses_their_sockets_on_another_at_on
             codes = []
             for ws in (conversation, queue):
                 with contextlib.suppress(websockets.ConnectionClosed):
-                    async with asyncio.timeout(5):
+                    async with asyncio.timeout(15):
                         async for _ in ws:
                             pass
                 codes.append(ws.close_code)
@@ -314,4 +315,6 @@ def test_an_agent_logged_out_on_one_process_loses_their_sockets_on_another_at_on
     codes, took = asyncio.run(scenario())
 
     assert codes == [4403, 4403]
-    assert took < 2
+    # At once, on the logout's event: not at some later periodic re-check. (A generous
+    # bound: a loaded CI machine is slow.)
+    assert took < 10

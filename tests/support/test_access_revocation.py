@@ -3,6 +3,8 @@ whose access grows hears the new chatbot's queue at once."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from support import events, services
+from support.consumers import AgentQueueConsumer
 from support.ws_frames import CLOSE_FORBIDDEN
 from tests.conftest import Scene, join
 from tests.factories import ChatbotFactory, make_session
@@ -125,7 +128,10 @@ async def test_queue_socket_closes_when_any_of_its_chatbots_is_lost(scene: Scene
     await db(scene.other_chatbot.agents.remove)(scene.agent)
 
     await both_closed_with_4403(queue)
-    assert await opened(queue_socket(client))
+    # The reconnect is admitted (refusals accept too: it must answer, not close).
+    again = await opened(queue_socket(client))
+    await send(again, type="anything")
+    assert (await frame(again))["code"] == "unknown_type"
 
 
 @async_test
@@ -269,9 +275,27 @@ async def test_a_password_change_ends_the_sockets_of_older_logins(scene: Scene) 
 # --- access granted while connected ---------------------------------------------------------
 
 
-async def settled(socket_: WebsocketCommunicator) -> None:
-    """Give the socket a moment to act on the access event (it re-reads the database)."""
-    assert await socket_.receive_nothing(timeout=QUIET)
+@pytest.fixture
+def granted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The chatbot ids whose access-granted event a queue socket has finished acting on."""
+    acted_on: list[int] = []
+    original = AgentQueueConsumer.support_access_granted
+
+    async def recording(self: AgentQueueConsumer, event: dict[str, Any]) -> None:
+        await original(self, event)
+        acted_on.append(event["chatbot_id"])
+
+    monkeypatch.setattr(AgentQueueConsumer, "support_access_granted", recording)
+    return acted_on
+
+
+async def settled(granted: list[int], chatbot_id: int, *, timeout: float = 10) -> None:
+    """Wait until a queue socket has acted on the grant of `chatbot_id` (re-read its
+    chatbots, joined the new group): only then can a request of it reach the socket."""
+    deadline = time.monotonic() + timeout
+    while chatbot_id not in granted:
+        assert time.monotonic() < deadline, f"no socket acted on the grant of {chatbot_id}"
+        await asyncio.sleep(0.02)
 
 
 async def request_created_on(chatbot: Any) -> str:
@@ -282,12 +306,12 @@ async def request_created_on(chatbot: Any) -> str:
 
 @async_test
 async def test_an_agent_added_to_a_chatbot_hears_its_queue_without_reconnecting(
-    scene: Scene,
+    scene: Scene, granted: list[int]
 ) -> None:
     queue = await opened(queue_socket(await db(login)(scene.agent)))
 
     await db(scene.other_chatbot.agents.add)(scene.agent)
-    await settled(queue)
+    await settled(granted, scene.other_chatbot.pk)
     request_id = await request_created_on(scene.other_chatbot)
 
     received = await frames(queue, at_least=1)
@@ -297,11 +321,13 @@ async def test_an_agent_added_to_a_chatbot_hears_its_queue_without_reconnecting(
 
 
 @async_test
-async def test_adding_from_the_users_side_of_the_relation_works_too(scene: Scene) -> None:
+async def test_adding_from_the_users_side_of_the_relation_works_too(
+    scene: Scene, granted: list[int]
+) -> None:
     queue = await opened(queue_socket(await db(login)(scene.agent)))
 
     await db(scene.agent.served_chatbots.add)(scene.other_chatbot)
-    await settled(queue)
+    await settled(granted, scene.other_chatbot.pk)
     request_id = await request_created_on(scene.other_chatbot)
 
     assert [f["request"]["request_id"] for f in await frames(queue, at_least=1)] == [request_id]
@@ -312,19 +338,22 @@ async def test_another_agent_being_added_does_not_widen_this_agents_queue(scene:
     queue = await opened(queue_socket(await db(login)(scene.agent)))
 
     await db(scene.other_chatbot.agents.add)(scene.superuser)
-    await settled(queue)
+    # The grant goes to the superuser's group: this agent's socket has nothing to act on.
+    assert await queue.receive_nothing(timeout=QUIET)
     await request_created_on(scene.other_chatbot)
 
     assert await frames(queue) == []
 
 
 @async_test
-async def test_a_superuser_hears_a_chatbot_created_after_connecting(scene: Scene) -> None:
+async def test_a_superuser_hears_a_chatbot_created_after_connecting(
+    scene: Scene, granted: list[int]
+) -> None:
     agent_queue = await opened(queue_socket(await db(login)(scene.agent)))
     superuser_queue = await opened(queue_socket(await db(login)(scene.superuser)))
 
     newer = await db(ChatbotFactory)()
-    await settled(superuser_queue)
+    await settled(granted, newer.pk)
     request_id = await request_created_on(newer)
 
     received = await frames(superuser_queue, at_least=1)

@@ -135,9 +135,13 @@ def test_a_join_waits_for_the_other_agents_uncommitted_join_and_then_gets_409() 
         finally:
             connections.close_all()
 
+    bob_calling = threading.Event()
+
     def bob_joins() -> None:
         try:
-            bob_outcome.value = joiner(bob, support_request.pk)()
+            join = joiner(bob, support_request.pk)
+            bob_calling.set()
+            bob_outcome.value = join()
         except BaseException as exc:
             bob_outcome.error = exc
         finally:
@@ -148,7 +152,8 @@ def test_a_join_waits_for_the_other_agents_uncommitted_join_and_then_gets_409() 
     assert alice_in.wait(timeout=WAIT)
     bob_thread = threading.Thread(target=bob_joins)
     bob_thread.start()
-    bob_thread.join(timeout=0.5)
+    assert bob_calling.wait(timeout=WAIT)
+    bob_thread.join(timeout=0.5)  # Bob is inside the service: he must still be there
     bob_was_waiting = bob_thread.is_alive()
     release.set()
     alice_thread.join(timeout=WAIT)
