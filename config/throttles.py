@@ -7,12 +7,13 @@ variable); DRF answers 429 with `Retry-After`.
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 
 from django.core.exceptions import ImproperlyConfigured
 from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,15 @@ class KeyedThrottle(RateFromSettingsThrottle):
 
     def get_cache_key(self, request: Request | None, view: APIView | None) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.ident}
+
+
+def client_ip(*, remote_addr: str | None, forwarded_for: str | None) -> str | None:
+    """The client's address as the HTTP throttles see it (DRF's `get_ident`: NUM_PROXIES
+    and X-Forwarded-For), for a caller that is not a DRF request, e.g. a WebSocket scope.
+    Behind a proxy the socket's own peer is the proxy: every visitor would share its budget."""
+    headers = {} if forwarded_for is None else {"x-forwarded-for": forwarded_for}
+    request = SimpleNamespace(META={"REMOTE_ADDR": remote_addr}, headers=headers)
+    return BaseThrottle().get_ident(request)  # type: ignore[arg-type]
 
 
 def seconds_until_allowed(scope_name: str, *, session_id: str, ip: str | None) -> float | None:

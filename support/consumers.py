@@ -17,7 +17,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from config.throttles import seconds_until_allowed
+from config.throttles import client_ip, seconds_until_allowed
 from support import events, services
 from support.actors import Agent, Visitor
 from support.exceptions import DomainError, RequestClosed
@@ -32,6 +32,7 @@ from support.ws_auth import (
     admit_to_request,
     agent_chatbot_ids,
     agent_request_access,
+    header,
     query_param,
     session_fingerprint,
 )
@@ -270,11 +271,14 @@ class RequestConsumer(HandoffConsumer):
         """Through the same service as HTTP: reopen, `closed`, client_id idempotency."""
         actor = self.actor
         if isinstance(actor, Visitor):
-            client = self.scope.get("client")
+            peer = self.scope.get("client")
             wait = seconds_until_allowed(
                 "visitor_message",
                 session_id=actor.session.session_id,
-                ip=client[0] if client else None,
+                ip=client_ip(
+                    remote_addr=peer[0] if peer else None,
+                    forwarded_for=header(self.scope, "x-forwarded-for"),
+                ),
             )
             if wait is not None:
                 raise FrameError(

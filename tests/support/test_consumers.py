@@ -759,6 +759,40 @@ async def test_a_visitors_socket_counts_against_the_per_ip_message_limit(
 
 
 @async_test
+async def test_behind_a_proxy_a_socket_counts_against_the_visitors_own_ip_like_http(
+    scene: Scene, settings: Any
+) -> None:
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    lower_http_rates(settings, visitor_message_ip="2/min")
+    rid = scene.support_request.request_id
+
+    def through_the_proxy(visitor_ip: str) -> WebsocketCommunicator:
+        communicator = visitor_socket(rid, scene.visitor.token)
+        communicator.scope["client"] = ("10.0.0.2", 50000)  # the proxy
+        communicator.scope["headers"].append((b"x-forwarded-for", visitor_ip.encode()))
+        return communicator
+
+    # One message over HTTP, through the proxy, from the visitor's address...
+    over_http = await db(scene.visitor.client.post)(
+        f"/human-support/requests/{rid}/messages",
+        {"message": "over http"},
+        format="json",
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="203.0.113.10",
+    )
+    assert over_http.status_code == 201
+    # ...leaves one for the socket from that address; another visitor's is untouched.
+    same = await opened(through_the_proxy("203.0.113.10"))
+    for n in range(2):
+        await send(same, type="message", text=f"s {n}", client_id=f"s-{n}")
+    refused = [f["client_id"] for f in await frames(same, at_least=2) if f["type"] == "error"]
+    assert refused == ["s-1"]
+    other = await opened(through_the_proxy("198.51.100.7"))
+    await send(other, type="message", text="another visitor", client_id="o-0")
+    assert (await frame(other))["message"]["client_id"] == "o-0"
+
+
+@async_test
 async def test_typing_frames_beyond_the_burst_answer_rate_limited(
     scene: Scene, settings: Any
 ) -> None:
