@@ -12,6 +12,7 @@ from chatbots import services
 from chatbots.ids import can_exist
 from chatbots.models import Chatbot
 from chatbots.origins import ensure_origin_allowed
+from chatbots.selectors import chatbot_by_key
 from chatbots.serializers import BotMessageSerializer, ChatbotSerializer
 from config.throttles import per_ip, per_session
 from support.exceptions import CHATBOT_INACTIVE, Forbidden, NotFound
@@ -48,7 +49,7 @@ _BotReplySerializer = inline_serializer(
 
 
 def _active_chatbot(key: str) -> Chatbot:
-    chatbot = Chatbot.objects.filter(key=key).first() if can_exist(key) else None
+    chatbot = chatbot_by_key(key)
     if chatbot is None:
         raise NotFound("No chatbot with this key.")
     if not chatbot.is_active:

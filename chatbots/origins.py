@@ -8,18 +8,15 @@ import re
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
-from redis.exceptions import RedisError
 
 from chatbots.models import Chatbot
+from config.cache import CACHE_UNREACHABLE
 from support.exceptions import ORIGIN_NOT_ALLOWED, Forbidden
 
 logger = logging.getLogger(__name__)
 
 _ALL_ORIGINS_CACHE_KEY = "chatbots:allowed-origins"
-_ALL_ORIGINS_TTL_SECONDS = 30
-# The cache is Redis in production. It only saves a query: while it is unreachable the
-# answer comes from the database, so a Redis outage never turns a stored message into a 500.
-_CACHE_ERRORS = (RedisError, ConnectionError, OSError)
+_ALL_ORIGINS_TTL_SECONDS = 30  # the cache only saves a query: see config/cache.py
 
 
 def origin_is_allowed(*, chatbot: Chatbot, origin: str | None, own_origin: str | None) -> bool:
@@ -56,14 +53,14 @@ def any_chatbot_allows(origin: str) -> bool:
 def _cached_allowed_origins() -> set[str]:
     try:
         origins = cache.get(_ALL_ORIGINS_CACHE_KEY)
-    except _CACHE_ERRORS:
+    except CACHE_UNREACHABLE:
         logger.warning("allowed origins read from the database: the cache is unreachable")
         return _allowed_origins_from_database()
     if origins is None:
         origins = _allowed_origins_from_database()
         try:
             cache.set(_ALL_ORIGINS_CACHE_KEY, origins, _ALL_ORIGINS_TTL_SECONDS)
-        except _CACHE_ERRORS:
+        except CACHE_UNREACHABLE:
             logger.warning("allowed origins not cached: the cache is unreachable")
     return origins
 
@@ -78,6 +75,6 @@ def _allowed_origins_from_database() -> set[str]:
 def forget_allowed_origins() -> None:
     try:
         cache.delete(_ALL_ORIGINS_CACHE_KEY)
-    except _CACHE_ERRORS:
+    except CACHE_UNREACHABLE:
         # A stale entry written before the outage expires within its TTL.
         logger.warning("allowed origins not forgotten: the cache is unreachable")

@@ -10,11 +10,12 @@ import logging
 from types import SimpleNamespace
 
 from django.core.exceptions import ImproperlyConfigured
-from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
+
+from config.cache import CACHE_UNREACHABLE
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class RateFromSettingsThrottle(SimpleRateThrottle):
         # database rather than answer 500. The limit resumes when the cache is back.
         try:
             return super().allow_request(request, view)
-        except (RedisError, ConnectionError, OSError):
+        except CACHE_UNREACHABLE:
             logger.warning("rate limit %s not applied: the cache is unreachable", self.scope)
             return True
 

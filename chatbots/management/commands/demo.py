@@ -87,7 +87,6 @@ class Command(BaseCommand):
         origins = [f"http://localhost:{port}", f"http://127.0.0.1:{port}"]
         # Names are not unique: another chatbot may carry the demo's name; take the oldest.
         chatbot = demo_chatbot()
-        created = chatbot is None
         if chatbot is None:
             chatbot = Chatbot.objects.create(
                 name=DEMO_CHATBOT_NAME,
@@ -95,7 +94,7 @@ class Command(BaseCommand):
                 allowed_origins=origins,
                 welcome_text="Hi! I'm the demo shop's bot. Ask me about hours, shipping or returns.",
             )
-        if not created:
+        else:
             chatbot.allowed_origins = sorted(set(chatbot.allowed_origins) | set(origins))
             chatbot.save(update_fields=["allowed_origins", "updated_at"])
         chatbot.agents.add(agent)
