@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
@@ -27,6 +28,8 @@ _ConfigSerializer = inline_serializer(
         "welcome_text": serializers.CharField(),
         "primary_color": serializers.CharField(),
         "human_support_enabled": serializers.BooleanField(),
+        "message_page_size": serializers.IntegerField(),
+        "max_message_chars": serializers.IntegerField(),
     },
 )
 _SessionSerializer = inline_serializer(
@@ -71,6 +74,9 @@ class WidgetConfigView(APIView):
                 "welcome_text": chatbot.welcome_text,
                 "primary_color": chatbot.primary_color,
                 "human_support_enabled": chatbot.human_support_enabled,
+                # Limits the widget must agree on with the server, sent rather than copied.
+                "message_page_size": settings.MESSAGE_PAGE_SIZE,
+                "max_message_chars": settings.MAX_MESSAGE_CHARS,
             }
         )
 

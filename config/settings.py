@@ -256,6 +256,9 @@ MAX_BODY_BYTES = env.int("MAX_BODY_BYTES", default=64 * 1024)
 # Everything else (admin forms, email providers' batched webhooks): Django's own limit.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 MAX_MESSAGE_CHARS = env.int("MAX_MESSAGE_CHARS", default=5000)
+# Messages per `GET .../messages?after=` page. The widget and console learn it from the
+# server (the widget config, the console page) and read on while a page comes back full.
+MESSAGE_PAGE_SIZE = env.int("MESSAGE_PAGE_SIZE", default=500)
 # WebSocket, per socket (docs/events.md): larger frames answer `too_large`; token buckets
 # (burst, then a sustained rate) answer `rate_limited`; typing is relayed at most once per
 # WS_TYPING_RELAY_SECONDS unless it changes.

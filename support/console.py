@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
@@ -63,6 +64,9 @@ def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
         "is_nav_sidebar_enabled": False,
         "available_apps": [],
         "agent_name": agent_display_name(request.user),
+        # Limits the page's script must agree on with the server (data-* attributes).
+        "message_page_size": settings.MESSAGE_PAGE_SIZE,
+        "max_message_chars": settings.MAX_MESSAGE_CHARS,
     }
     context.update(extra)
     return context

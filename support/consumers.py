@@ -16,6 +16,7 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from config.throttles import client_ip, seconds_until_allowed
 from support import events, services
@@ -23,7 +24,7 @@ from support.actors import Agent, Visitor
 from support.exceptions import DomainError, RequestClosed
 from support.models import RequestStatus, SenderType, SupportMessage, SupportRequest
 from support.presenters import message_json
-from support.selectors import MESSAGE_PAGE_SIZE, messages_after
+from support.selectors import messages_after
 from support.ws_auth import (
     QueueAdmission,
     Refused,
@@ -233,7 +234,7 @@ class RequestConsumer(HandoffConsumer):
         while True:
             page = messages_after(support_request=self.support_request, after_id=cursor)
             rows.extend(page)
-            if len(page) < MESSAGE_PAGE_SIZE:  # a short page is the last one
+            if len(page) < settings.MESSAGE_PAGE_SIZE:  # a short page is the last one
                 break
             cursor = page[-1].id
         current = SupportRequest.objects.values_list("status", flat=True).get(

@@ -11,8 +11,6 @@ from chatbots.models import Chatbot, ChatMessage, ChatSession
 from support.exceptions import NotFound
 from support.models import RequestStatus, SupportMessage, SupportRequest
 
-MESSAGE_PAGE_SIZE = 500
-
 
 def _requests() -> QuerySet[SupportRequest]:
     return SupportRequest.objects.select_related("chatbot", "assigned_agent")
@@ -57,12 +55,13 @@ def active_requests_for_agent(*, user: AbstractBaseUser) -> QuerySet[SupportRequ
 
 
 def messages_after(
-    *, support_request: SupportRequest, after_id: int = 0, limit: int = MESSAGE_PAGE_SIZE
+    *, support_request: SupportRequest, after_id: int = 0, limit: int | None = None
 ) -> list[SupportMessage]:
+    """One page: at most `limit` (default MESSAGE_PAGE_SIZE) messages after `after_id`."""
     return list(
         SupportMessage.objects.select_related("sender")
         .filter(support_request=support_request, id__gt=after_id)
-        .order_by("id")[:limit]
+        .order_by("id")[: limit or settings.MESSAGE_PAGE_SIZE]
     )
 
 

@@ -53,6 +53,8 @@ def test_config_shows_what_the_widget_needs_and_nothing_private(db: None) -> Non
         "welcome_text": "Hello!",
         "primary_color": "#112233",
         "human_support_enabled": True,
+        "message_page_size": 500,
+        "max_message_chars": 5000,
     }
 
 

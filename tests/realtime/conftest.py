@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
 
-from support.selectors import MESSAGE_PAGE_SIZE
 from tests.factories import PASSWORD, AgentFactory, ChatbotFactory
 from tests.realtime.http import HttpClient, messages_of, start_visitor
 from tests.realtime.recovering_client import RecoveringClient
@@ -188,7 +188,7 @@ def stored_transcript(chat: LiveChat) -> list[tuple[int, str, str]]:
             chat.agent_http, chat.request_id, after=messages[-1]["id"] if messages else 0
         )
         messages += page
-        if len(page) < MESSAGE_PAGE_SIZE:
+        if len(page) < django_settings.MESSAGE_PAGE_SIZE:
             return [(m["id"], m["sender_type"], m["text"]) for m in messages]
 
 

@@ -25,6 +25,7 @@ from channels import DEFAULT_CHANNEL_LAYER
 from channels.db import database_sync_to_async
 from channels.layers import channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.test import Client
 
 from support import events, services
@@ -32,7 +33,6 @@ from support.actors import Agent, Visitor
 from support.exceptions import JOIN_FIRST, REQUEST_CLOSED
 from support.models import SupportMessage
 from support.routing import websocket_application
-from support.selectors import MESSAGE_PAGE_SIZE
 from support.ws_delivery import DeliveredIds
 from support.ws_frames import CLOSE_FORBIDDEN, CLOSE_TRY_AGAIN
 from support.ws_limits import TokenBucket, TypingThrottle
@@ -240,7 +240,7 @@ async def test_history_frame_replays_every_message_after_the_cursor_with_the_sta
 async def test_history_from_zero_holds_the_whole_conversation_even_beyond_one_page(
     scene: Scene,
 ) -> None:
-    count = MESSAGE_PAGE_SIZE + 5
+    count = settings.MESSAGE_PAGE_SIZE + 5
 
     def write_many() -> None:
         for n in range(count):
