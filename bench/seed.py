@@ -19,8 +19,8 @@ import django
 django.setup()
 
 from chatbots.services import session_start  # noqa: E402
+from core.actors import Agent  # noqa: E402
 from support import services  # noqa: E402
-from support.actors import Agent  # noqa: E402
 from tests.factories import PASSWORD, AgentFactory, ChatbotFactory  # noqa: E402
 
 CUSTOMER_ORIGIN = "https://customer.example"

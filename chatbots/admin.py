@@ -16,8 +16,10 @@ from django.forms import Field as FormField
 from django.http import HttpRequest
 from rest_framework import serializers
 
+from chatbots import services
 from chatbots.models import Chatbot, FAQEntry
 from chatbots.serializers import _validate_origin
+from core.actors import agent_users
 
 MAX_ORIGINS = 100
 
@@ -119,6 +121,30 @@ class ChatbotAdmin(admin.ModelAdmin):
         ("Timestamps", {"fields": ["created_at", "updated_at"]}),
     ]
 
+    def save_model(
+        self, request: HttpRequest, obj: Chatbot, form: forms.ModelForm, change: bool
+    ) -> None:
+        """Through chatbots/services.py, as the API and `create_chatbot` do. `obj` is the
+        form's instance: it must end up the saved row, because the FAQ inlines save
+        against it next."""
+        data = {
+            name: form.cleaned_data[name]
+            for name in services.CHATBOT_FIELDS | {"agents"}
+            if name in form.cleaned_data
+        }
+        if change:
+            services.chatbot_update(chatbot=obj, **data)
+        else:
+            obj.pk = services.chatbot_create(**data).pk
+            obj.refresh_from_db()
+
+    def save_related(
+        self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool
+    ) -> None:
+        # Not form.save_m2m(): the agents were set by the service in save_model.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Chatbot]:
         return (
             super()
@@ -143,7 +169,7 @@ class ChatbotAdmin(admin.ModelAdmin):
         self, db_field: Field, request: HttpRequest, **kwargs: Any
     ) -> FormField | None:
         if db_field.name == "agents":
-            kwargs["queryset"] = get_user_model().objects.filter(is_active=True, is_staff=True)
+            kwargs["queryset"] = get_user_model().objects.filter(agent_users())
             kwargs["help_text"] = "Staff users who answer this chatbot's support requests."
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 

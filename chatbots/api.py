@@ -15,10 +15,11 @@ from chatbots.models import Chatbot
 from chatbots.origins import ensure_origin_allowed
 from chatbots.selectors import chatbot_by_key
 from chatbots.serializers import BotMessageSerializer, ChatbotSerializer
-from config.throttles import per_ip, per_session
-from support.exceptions import CHATBOT_INACTIVE, Forbidden, NotFound
-from support.http_auth import require_agent, require_visitor
-from support.presenters import iso
+from chatbots.visitors import require_visitor
+from core.errors import CHATBOT_INACTIVE, Forbidden, NotFound
+from core.http_auth import require_agent
+from core.throttles import per_ip, per_session
+from core.times import iso
 
 _ConfigSerializer = inline_serializer(
     "WidgetConfig",
@@ -148,8 +149,11 @@ class ChatbotListView(APIView):
             raise exceptions.PermissionDenied("Only a superuser may create chatbots.")
         serializer = ChatbotSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        serializer.save()
-        return Response(serializer.data, status=status.HTTP_201_CREATED)
+        chatbot = services.chatbot_create(**serializer.validated_data)
+        return Response(
+            ChatbotSerializer(chatbot, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class ChatbotDetailView(APIView):
@@ -175,5 +179,5 @@ class ChatbotDetailView(APIView):
             chatbot, data=request.data, partial=True, context={"request": request}
         )
         serializer.is_valid(raise_exception=True)
-        serializer.save()
-        return Response(serializer.data)
+        chatbot = services.chatbot_update(chatbot=chatbot, **serializer.validated_data)
+        return Response(ChatbotSerializer(chatbot, context={"request": request}).data)

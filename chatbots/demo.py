@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from chatbots.management.commands.demo import DEMO_CHATBOT_NAME, demo_chatbot
+from chatbots.selectors import DEMO_CHATBOT_NAME, demo_chatbot
 
 
 @require_GET

@@ -9,6 +9,8 @@ import secrets
 from django.conf import settings
 from django.db import models
 
+from core.actors import is_agent
+
 
 def new_chatbot_key() -> str:
     return secrets.token_urlsafe(12)
@@ -24,13 +26,12 @@ def hash_token(token: str) -> str:
 
 class ChatbotQuerySet(models.QuerySet["Chatbot"]):
     def served_by(self, user: object) -> ChatbotQuerySet:
-        """Chatbots whose requests `user` may see: all for superusers, listed ones for staff."""
-        if not getattr(user, "is_authenticated", False) or not user.is_active:  # type: ignore[attr-defined]
+        """Chatbots whose requests `user` may see: all for superusers, listed ones for
+        other agents, none for anyone else (core.actors.is_agent decides who is an agent)."""
+        if not is_agent(user):
             return self.none()
-        if user.is_superuser:  # type: ignore[attr-defined]
+        if getattr(user, "is_superuser", False):
             return self.all()
-        if not user.is_staff:  # type: ignore[attr-defined]
-            return self.none()
         return self.filter(agents=user)
 
 

@@ -10,8 +10,8 @@ from django.core.cache import cache
 from django.http import HttpRequest
 
 from chatbots.models import Chatbot
-from config.cache import CACHE_UNREACHABLE
-from support.exceptions import ORIGIN_NOT_ALLOWED, Forbidden
+from core.cache import CACHE_UNREACHABLE
+from core.errors import ORIGIN_NOT_ALLOWED, Forbidden
 
 logger = logging.getLogger(__name__)
 

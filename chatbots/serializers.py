@@ -10,6 +10,7 @@ from rest_framework import serializers
 from rest_framework.fields import ProhibitNullCharactersValidator
 
 from chatbots.models import Chatbot
+from core.actors import is_agent
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -97,9 +98,7 @@ class ChatbotSerializer(serializers.ModelSerializer[Chatbot]):
             if self.instance is None
             else set(self.instance.agents.values_list("pk", flat=True))
         )
-        refused = [
-            u.username for u in value if u.pk not in current and not (u.is_active and u.is_staff)
-        ]
+        refused = [u.username for u in value if u.pk not in current and not is_agent(u)]
         if refused:
             raise serializers.ValidationError(
                 f"Agents must be active staff users: {', '.join(sorted(refused))}."

@@ -1,13 +1,21 @@
-"""Changes on the widget side: visitor sessions and the bot conversation."""
+"""Every change of a chatbot, a visitor session or the bot conversation happens here.
+
+Transports (the operators' API, the Django admin, `create_chatbot`) validate their input,
+then call one of these functions.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from chatbots import bot
 from chatbots.models import Chatbot, ChatMessage, ChatSession
-from support.exceptions import CHATBOT_INACTIVE, Forbidden
-from support.text import require_text
+from core.errors import CHATBOT_INACTIVE, Forbidden
+from core.text import require_text
 
 
 def session_start(*, chatbot: Chatbot, origin: str = "") -> tuple[ChatSession, str]:
@@ -33,3 +41,52 @@ def bot_message(*, session: ChatSession, text: str) -> tuple[ChatMessage, bool]:
             session=session, role=ChatMessage.Role.BOT, text=result.text
         )
     return reply, result.handoff_suggested
+
+
+# Fields an operator may set; `key` is generated once and never changes.
+CHATBOT_FIELDS = frozenset(
+    {
+        "name",
+        "admin_email",
+        "allowed_origins",
+        "welcome_text",
+        "primary_color",
+        "human_support_enabled",
+        "is_active",
+    }
+)
+
+
+def chatbot_create(*, agents: Iterable[AbstractBaseUser] | None = None, **fields: Any) -> Chatbot:
+    """A new chatbot with `fields` (names from CHATBOT_FIELDS) served by `agents`.
+
+    Its agents join the "Agents" group through the `agents` change signal, and superusers'
+    open queues start hearing it (support/realtime/revocation.py).
+    """
+    _refuse_unknown(fields)
+    with transaction.atomic():
+        chatbot = Chatbot.objects.create(**fields)
+        if agents:
+            chatbot.agents.set(agents)
+    return chatbot
+
+
+def chatbot_update(
+    *, chatbot: Chatbot, agents: Iterable[AbstractBaseUser] | None = None, **changes: Any
+) -> Chatbot:
+    """Change the given fields (and, when `agents` is given, who serves it); nothing else."""
+    _refuse_unknown(changes)
+    with transaction.atomic():
+        for name, value in changes.items():
+            setattr(chatbot, name, value)
+        if changes:
+            chatbot.save(update_fields=[*changes, "updated_at"])
+        if agents is not None:
+            chatbot.agents.set(agents)
+    return chatbot
+
+
+def _refuse_unknown(fields: dict[str, Any]) -> None:
+    unknown = set(fields) - CHATBOT_FIELDS
+    if unknown:
+        raise TypeError(f"not a chatbot field: {', '.join(sorted(unknown))}")

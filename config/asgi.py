@@ -9,7 +9,7 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
-from support.routing import websocket_application  # noqa: E402
+from support.realtime.routing import websocket_application  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

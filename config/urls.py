@@ -21,12 +21,12 @@ urlpatterns = [
         name="login",
     ),
     path("console/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("console/", include("support.console_urls")),
+    path("console/", include("support.console.urls")),
     path("", include("chatbots.urls")),
-    path("human-support/", include("support.urls")),
+    path("human-support/", include("support.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # ESP tracking webhooks (/anymail/{esp}/tracking/), behind mandatory basic auth.
-    path("anymail/", include("support.webhooks")),
+    path("anymail/", include("support.email.webhooks")),
 ]
 
 if settings.DEMO_PAGE:

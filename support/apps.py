@@ -7,15 +7,8 @@ class SupportConfig(AppConfig):
     verbose_name = "Human support"
 
     def ready(self) -> None:
-        from support.access import connect_signals
-
-        connect_signals()  # an agent's sockets close when their access ends
-        from support import permissions
-
-        permissions.connect_signals()  # a chatbot's new agents join the "Agents" group
-        # Connects the ESP tracking-signal receiver (email delivery status).
-        # Registers the deploy checks (FRONTEND_URL).
+        # Receivers (support/signals.py) and the deploy checks register on import.
         from support import (
             checks,  # noqa: F401
-            webhooks,  # noqa: F401
+            signals,  # noqa: F401
         )

@@ -26,6 +26,9 @@ class RequestStatus(models.TextChoices):
 
 OPEN_STATUSES = (RequestStatus.PENDING, RequestStatus.ACTIVE, RequestStatus.RESOLVED)
 
+# The longest client_id (a sender's idempotency key); services.validated_client_id checks it.
+CLIENT_ID_MAX_LENGTH = 64
+
 
 class SupportRequest(models.Model):
     request_id = models.CharField(max_length=255, unique=True, default=new_request_id)
@@ -110,7 +113,7 @@ class SupportMessage(models.Model):
     )
     message = models.TextField()
     # NULL (not "") when absent, so the partial unique constraint ignores it.
-    client_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    client_id = models.CharField(max_length=CLIENT_ID_MAX_LENGTH, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
 
     class Meta:

@@ -6,7 +6,6 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db.models.signals import m2m_changed
 
 AGENTS_GROUP = "Agents"
 AGENT_PERMISSIONS = [
@@ -36,30 +35,15 @@ def grant_agent_permissions(user: object) -> None:
     user.groups.add(agents_group())  # type: ignore[attr-defined]
 
 
-def agents_added(
-    sender: Any,
-    instance: Any,
-    action: str,
-    reverse: bool,
-    pk_set: set[int] | None,
-    **kwargs: Any,
-) -> None:
+def agents_added(*, instance: Any, reverse: bool, pk_set: set[int] | None) -> None:
     """Whoever is made an agent of a chatbot (admin, API, command, shell) can use the admin.
 
     Removal keeps the group: the admin scopes every row by Chatbot.objects.served_by, so
     an agent without chatbots sees nothing.
     """
-    if action != "post_add" or not pk_set:
+    if not pk_set:
         return
     users = [instance] if reverse else get_user_model().objects.filter(pk__in=pk_set)
     group = agents_group()
     for user in users:
         user.groups.add(group)
-
-
-def connect_signals() -> None:
-    from chatbots.models import Chatbot
-
-    m2m_changed.connect(
-        agents_added, sender=Chatbot.agents.through, dispatch_uid="support.agents_added"
-    )

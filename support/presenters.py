@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 
 from chatbots.models import ChatMessage
+from core.times import iso
 from support.models import SenderType, SupportMessage, SupportRequest
 
 VISITOR_FALLBACK_NAME = "Visitor"
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def agent_display_name(user: AbstractBaseUser | None) -> str | None:

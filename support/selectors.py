@@ -8,7 +8,7 @@ from django.db.models import Prefetch, QuerySet
 
 from chatbots.ids import can_exist
 from chatbots.models import Chatbot, ChatMessage, ChatSession
-from support.exceptions import NotFound
+from core.errors import InvalidInput, NotFound
 from support.models import RequestStatus, SupportMessage, SupportRequest
 
 
@@ -52,6 +52,25 @@ def active_requests_for_agent(*, user: AbstractBaseUser) -> QuerySet[SupportRequ
         .filter(status=RequestStatus.ACTIVE)
         .order_by("created_at", "id")
     )
+
+
+MAX_CURSOR = 2**63 - 1  # the largest id a BIGINT column can hold
+INVALID_CURSOR = "A non-negative integer is required."
+
+
+def parse_cursor(value: str | None) -> int:
+    """The `after` cursor as a URL gives it (HTTP query, socket query): absent or empty
+    is 0, else ASCII digits only, at most 19 of them; one beyond every possible id is the
+    largest id (nothing follows it). Anything else is InvalidInput naming `after`.
+
+    ASCII only: str.isdigit() also accepts "²", which int() refuses, and int() refuses
+    more than 4300 digits.
+    """
+    if not value:
+        return 0
+    if not (value.isascii() and value.isdigit()) or len(value) > len(str(MAX_CURSOR)):
+        raise InvalidInput("after", INVALID_CURSOR)
+    return min(int(value), MAX_CURSOR)
 
 
 def messages_after(

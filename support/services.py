@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from chatbots.models import ChatSession
-from support import events
-from support.actors import Actor, Agent
-from support.exceptions import (
+from chatbots.visitors import Actor
+from core.actors import Agent
+from core.errors import (
     ALREADY_JOINED,
     CANNOT_TRANSITION,
     CHATBOT_INACTIVE,
@@ -27,12 +28,24 @@ from support.exceptions import (
     InvalidTransition,
     RequestClosed,
 )
-from support.models import RequestStatus, SenderType, SupportMessage, SupportRequest
+from core.text import clean_single_line, require_text
+from support import events
+from support.models import (
+    CLIENT_ID_MAX_LENGTH,
+    RequestStatus,
+    SenderType,
+    SupportMessage,
+    SupportRequest,
+)
 from support.presenters import agent_display_name, message_json, request_json
-from support.text import clean_single_line, require_text
 
 NAME_MAX_LENGTH = 255
-CLIENT_ID_MAX_LENGTH = 64
+
+
+# Sent inside the transaction that creates a request, so that what its receivers write
+# (the email outbox) commits or rolls back with the request. A hook, not an import: the
+# domain does not depend on its email package (support/email/ depends on the domain).
+request_created = Signal()
 
 
 @dataclass(frozen=True)
@@ -97,10 +110,9 @@ def _open_request_of(session: ChatSession) -> SupportRequest | None:
 
 
 def _queue_created_notifications(support_request: SupportRequest) -> None:
-    """Emails for a new request are written in the same transaction (the outbox)."""
-    from support import notifications  # late: notifications imports services' models
-
-    notifications.queue_for_new_request(support_request)
+    """Emails for a new request are written in the same transaction (the outbox): the
+    email package's receiver (support/signals.py) writes its rows before we commit."""
+    request_created.send(sender=SupportRequest, support_request=support_request)
 
 
 # --- transitions ----------------------------------------------------------------------
@@ -171,7 +183,7 @@ def message_post(
     an agent writes once the request is active (after Join).
     """
     body = require_text(text, field="message")
-    client_id = _validated_client_id(client_id)
+    client_id = validated_client_id(client_id)
     with transaction.atomic():
         locked = _lock(support_request)
         if client_id is not None:
@@ -307,7 +319,8 @@ def _publish_queue(locked: SupportRequest, action: events.QueueAction) -> None:
     )
 
 
-def _validated_client_id(client_id: str | None) -> str | None:
+def validated_client_id(client_id: str | None) -> str | None:
+    """The sender's idempotency key, None when absent; the one check of its shape."""
     if client_id is None or client_id == "":
         return None
     # Printable only: it is echoed to clients, and PostgreSQL refuses NUL in text.

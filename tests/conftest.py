@@ -10,8 +10,8 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from chatbots.models import Chatbot, ChatSession
+from core.actors import Agent
 from support import events, services
-from support.actors import Agent
 from support.models import SupportRequest
 from tests.factories import AgentFactory, ChatbotFactory, SuperuserFactory, make_session
 

@@ -16,9 +16,9 @@ from django.urls import reverse
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from chatbots.models import Chatbot
+from core.actors import Agent
+from core.errors import CANNOT_TRANSITION, REQUEST_CLOSED
 from support import services
-from support.actors import Agent
-from support.exceptions import CANNOT_TRANSITION, REQUEST_CLOSED
 from support.models import RequestStatus, SenderType, SupportRequest
 from support.permissions import AGENTS_GROUP, grant_agent_permissions
 from tests.conftest import Published

@@ -19,8 +19,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from chatbots.management.commands.demo import DEMO_AGENT, DEMO_CHATBOT_NAME, DEMO_FAQ
 from chatbots.models import Chatbot, FAQEntry
+from chatbots.selectors import DEMO_CHATBOT_NAME
+from support.management.commands.demo import DEMO_AGENT, DEMO_FAQ
 from support.permissions import AGENTS_GROUP
 from tests.factories import AgentFactory, ChatbotFactory, SuperuserFactory, UserFactory
 

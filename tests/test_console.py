@@ -11,9 +11,9 @@ from django.test import Client
 from django.urls import reverse
 
 from chatbots.models import Chatbot
+from core.actors import Agent
 from support import services
-from support.actors import Agent
-from support.console import PAGE_SIZE
+from support.console.views import PAGE_SIZE
 from support.models import RequestStatus, SenderType, SupportMessage, SupportRequest
 from tests.conftest import Scene
 from tests.factories import AgentFactory, ChatbotFactory, UserFactory, make_session

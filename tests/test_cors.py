@@ -11,7 +11,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from chatbots.models import ChatMessage, ChatSession
-from support.exceptions import ORIGIN_NOT_ALLOWED
+from core.errors import ORIGIN_NOT_ALLOWED
 from support.models import RequestStatus, SupportMessage, SupportRequest
 from tests.conftest import Scene, agent_client_with_csrf, visitor_client
 from tests.factories import ChatbotFactory

@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 
 from chatbots.models import Chatbot
+from core.actors import Agent
 from support import services
-from support.actors import Agent
 from support.models import SupportRequest
 from tests.factories import AgentFactory, ChatbotFactory, make_session
 

@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 
 from chatbots.models import Chatbot
+from core.actors import Agent
 from support import services
-from support.actors import Agent
 from support.models import SupportRequest
 from tests.e2e.conftest import (
     CustomerSite,

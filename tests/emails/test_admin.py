@@ -8,7 +8,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from support import notifications, services
+from support import services
+from support.email import outbox
 from support.models import AgentPreference, EmailNotification, EmailStatus, SupportRequest
 from tests.emails.conftest import free_port
 from tests.factories import AgentFactory, ChatbotFactory, SuperuserFactory, make_session
@@ -33,7 +34,7 @@ def _fail_for_good(settings: Any, row: EmailNotification) -> None:
             "OPTIONS": {"host": "127.0.0.1", "port": free_port(), "timeout": 2},
         }
     }
-    assert notifications.send_one(row.pk).status == "failed"
+    assert outbox.send_one(row.pk).status == "failed"
 
 
 def _login(user: Any) -> Client:
@@ -130,7 +131,7 @@ def test_an_agent_opts_in_to_new_request_emails_in_the_admin() -> None:
 def test_an_agent_cannot_see_another_agents_preference() -> None:
     agent, other = AgentFactory(), AgentFactory()
     ChatbotFactory(agents=[agent, other])
-    theirs = notifications.set_agent_preference(user=other, email_on_new_request=True)
+    theirs = outbox.set_agent_preference(user=other, email_on_new_request=True)
 
     page = _login(agent).get(
         reverse("admin:support_agentpreference_change", args=[theirs.pk]), follow=True

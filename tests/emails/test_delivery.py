@@ -182,7 +182,9 @@ def test_two_workers_send_each_mail_exactly_once(
     # Every row gets a second task (as a stale sweep would), so the two workers race for
     # the same rows, not only for different tasks.
     call_command("resend_failed_emails", "--stale", "--older-than", "0", "--no-failed")
-    send_tasks = DBTaskResult.objects.filter(task_path="support.tasks.send_email_notification")
+    send_tasks = DBTaskResult.objects.filter(
+        task_path="support.email.tasks.send_email_notification"
+    )
     assert send_tasks.count() == 20
 
     workers = [start_worker(batch=True), start_worker(batch=True)]
@@ -249,10 +251,10 @@ def test_the_stale_sweep_takes_back_a_row_whose_worker_died_while_sending(
     smtp_server.start()
     create_request_over_http(ChatbotFactory(), user_email=None)
     DBTaskResult.objects.all().delete()
-    from support import notifications
+    from support.email import outbox
 
     row = EmailNotification.objects.get()
-    assert notifications.claim(row.pk) is not None  # ...and then the worker was killed
+    assert outbox.claim(row.pk) is not None  # ...and then the worker was killed
 
     call_command("resend_failed_emails", "--stale", "--older-than", "0")
     run_worker_once()
@@ -263,12 +265,12 @@ def test_the_stale_sweep_takes_back_a_row_whose_worker_died_while_sending(
 
 
 def test_subject_is_one_capped_line() -> None:
-    from support.emails import SUBJECT_MAX_LENGTH
+    from support.email.rendering import SUBJECT_MAX_LENGTH
 
     support_request = create_request_over_http(
         ChatbotFactory(name="Bot " * 40), user_name="N" * 255
     )
-    from support.emails import subject_for
+    from support.email.rendering import subject_for
 
     for row in EmailNotification.objects.filter(support_request=support_request):
         subject = subject_for(row)

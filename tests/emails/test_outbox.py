@@ -10,14 +10,15 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from support import notifications, services
+from support import services
+from support.email import outbox
 from support.models import EmailKind, EmailNotification, EmailStatus
 from tests.factories import AgentFactory, ChatbotFactory, make_session
 
 pytestmark = pytest.mark.django_db
 
-SEND_TASK = "support.tasks.send_email_notification"
-REMIND_TASK = "support.tasks.remind_if_pending"
+SEND_TASK = "support.email.tasks.send_email_notification"
+REMIND_TASK = "support.email.tasks.remind_if_pending"
 
 
 def _create(chatbot: Any, **fields: Any) -> Any:
@@ -145,8 +146,8 @@ def test_agents_who_opted_in_get_the_admin_notification_too() -> None:
     )
     ChatbotFactory(agents=[of_other_chatbot])
     for user in (opted_in, also_admin, inactive, of_other_chatbot):
-        notifications.set_agent_preference(user=user, email_on_new_request=True)
-    notifications.set_agent_preference(user=not_opted_in, email_on_new_request=False)
+        outbox.set_agent_preference(user=user, email_on_new_request=True)
+    outbox.set_agent_preference(user=not_opted_in, email_on_new_request=False)
 
     support_request = _create(chatbot)
 
@@ -189,7 +190,7 @@ def test_with_the_console_mailer_a_send_prints_the_mail_and_marks_it_sent(
     support_request = _create(ChatbotFactory(admin_email="owner@shop.example"))
     row = EmailNotification.objects.get(support_request=support_request)
 
-    outcome = notifications.send_one(row.pk)
+    outcome = outbox.send_one(row.pk)
 
     assert outcome.status == "sent"
     assert "To: owner@shop.example" in capsys.readouterr().out
@@ -205,8 +206,8 @@ def test_a_row_already_sent_is_not_sent_again(settings: Any) -> None:
     support_request = _create(ChatbotFactory())
     row = EmailNotification.objects.get(support_request=support_request)
 
-    first = notifications.send_one(row.pk)
-    second = notifications.send_one(row.pk)
+    first = outbox.send_one(row.pk)
+    second = outbox.send_one(row.pk)
 
     assert (first.status, second.status) == ("sent", "skipped")
     assert len(mail.outbox) == 1
@@ -214,7 +215,7 @@ def test_a_row_already_sent_is_not_sent_again(settings: Any) -> None:
 
 def _visitor_confirmation_html(chatbot: Any, origin: str) -> str:
     from chatbots.services import session_start
-    from support.emails import build_message
+    from support.email.rendering import build_message
 
     session, _ = session_start(chatbot=chatbot, origin=origin)
     support_request, _ = services.request_create(

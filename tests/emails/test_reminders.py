@@ -9,10 +9,11 @@ import pytest
 from django.core.management import call_command
 from django_tasks_db.models import DBTaskResult
 
-from support import notifications, services
-from support.actors import Agent
+from core.actors import Agent
+from support import services
+from support.email import outbox
+from support.email.tasks import remind_if_pending
 from support.models import EmailKind, EmailNotification, EmailStatus
-from support.tasks import remind_if_pending
 from tests.emails.conftest import SmtpServer, create_request_over_http, run_worker_once
 from tests.factories import AgentFactory, ChatbotFactory
 
@@ -65,7 +66,9 @@ def test_no_reminder_is_sent_when_an_agent_joined_meanwhile(
 
     run_worker_once()
 
-    assert DBTaskResult.objects.filter(task_path="support.tasks.remind_if_pending").count() == 1
+    assert (
+        DBTaskResult.objects.filter(task_path="support.email.tasks.remind_if_pending").count() == 1
+    )
     assert len(smtp_server.wait_for(1)) == 1
     assert not EmailNotification.objects.filter(kind=EmailKind.PENDING_REMINDER).exists()
 
@@ -93,7 +96,7 @@ def test_a_reminder_whose_request_was_joined_before_it_went_out_is_cancelled(
     assert len(smtp_server.mails) == 1  # the admin notification only
     reminder = EmailNotification.objects.get(kind=EmailKind.PENDING_REMINDER)
     assert reminder.status == EmailStatus.CANCELLED
-    assert reminder.last_error == notifications.CANCELLED_REMINDER
+    assert reminder.last_error == outbox.CANCELLED_REMINDER
 
 
 def test_the_stale_sweep_plans_an_overdue_reminder_that_was_lost(
@@ -102,7 +105,7 @@ def test_the_stale_sweep_plans_an_overdue_reminder_that_was_lost(
     settings.PENDING_REMINDER_MINUTES = SHORT_MINUTES
     smtp_server.start()
     create_request_over_http(ChatbotFactory(admin_email="owner@shop.example"), user_email=None)
-    DBTaskResult.objects.filter(task_path="support.tasks.remind_if_pending").delete()
+    DBTaskResult.objects.filter(task_path="support.email.tasks.remind_if_pending").delete()
     _wait_for_the_reminder_to_be_due()
     run_worker_once()
     assert len(smtp_server.wait_for(1)) == 1

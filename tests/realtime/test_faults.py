@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from support.models import SupportMessage
-from support.ws_frames import CLOSE_TRY_AGAIN
+from support.realtime.frames import CLOSE_TRY_AGAIN
 from tests.realtime.conftest import (
     LiveChat,
     StartServer,

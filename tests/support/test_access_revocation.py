@@ -13,8 +13,8 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from support import events, services
-from support.consumers import AgentQueueConsumer
-from support.ws_frames import CLOSE_FORBIDDEN
+from support.realtime.consumers import AgentQueueConsumer
+from support.realtime.frames import CLOSE_FORBIDDEN
 from tests.conftest import Scene, join
 from tests.factories import ChatbotFactory, make_session
 from tests.support.test_consumers import (  # noqa: F401 - fresh_channel_layer is a fixture

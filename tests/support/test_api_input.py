@@ -11,7 +11,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from chatbots.models import ChatMessage
-from support.exceptions import CHATBOT_INACTIVE
+from core.errors import CHATBOT_INACTIVE
 from support.models import RequestStatus, SupportMessage, SupportRequest
 from tests.conftest import Scene, VisitorClient, agent_client_with_csrf, join, visitor_client
 

@@ -16,8 +16,8 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from chatbots.models import ChatMessage
+from core.actors import Agent
 from support import services
-from support.actors import Agent
 from support.models import RequestStatus, SupportMessage, SupportRequest
 from tests.conftest import Scene, agent_client, agent_client_with_csrf, join, visitor_client
 from tests.factories import AgentFactory, ChatbotFactory, FAQEntryFactory

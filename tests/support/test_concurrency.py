@@ -17,9 +17,9 @@ import pytest
 from django.db import connections, transaction
 
 from chatbots.models import ChatSession
+from core.actors import Agent
+from core.errors import InvalidTransition
 from support import services
-from support.actors import Agent
-from support.exceptions import InvalidTransition
 from support.models import RequestStatus, SenderType, SupportMessage, SupportRequest
 from tests.factories import AgentFactory, ChatbotFactory, make_session
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from support.ws_frames import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
+from support.realtime.frames import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
 from tests.conftest import Scene
 from tests.factories import UserFactory
 from tests.support.test_consumers import (  # noqa: F401 - fresh_channel_layer is a fixture

@@ -1,6 +1,6 @@
 """WebSocket consumers through Channels' WebsocketCommunicator: frames, history, errors, limits.
 
-The application under test is support.routing.websocket_application (cookie, session and
+The application under test is support.realtime.routing.websocket_application (cookie, session and
 auth middleware included). The channel layer is the one the settings choose: in-memory on
 the SQLite leg, Redis on the PostgreSQL leg. Agents log in for real (a database session
 whose cookie the socket carries).
@@ -28,14 +28,15 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
 
+from chatbots.visitors import Visitor
+from core.actors import Agent
+from core.errors import JOIN_FIRST, REQUEST_CLOSED
 from support import events, services
-from support.actors import Agent, Visitor
-from support.exceptions import JOIN_FIRST, REQUEST_CLOSED
 from support.models import SupportMessage
-from support.routing import websocket_application
-from support.ws_delivery import DeliveredIds
-from support.ws_frames import CLOSE_FORBIDDEN, CLOSE_TRY_AGAIN
-from support.ws_limits import TokenBucket, TypingThrottle
+from support.realtime.delivery import DeliveredIds
+from support.realtime.frames import CLOSE_FORBIDDEN, CLOSE_TRY_AGAIN
+from support.realtime.limits import TokenBucket, TypingThrottle
+from support.realtime.routing import websocket_application
 from tests.conftest import Scene, join
 from tests.factories import PASSWORD, ChatbotFactory, make_session
 

@@ -13,15 +13,16 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from support import events, services
-from support.actors import Agent, Visitor
-from support.exceptions import (
+from chatbots.visitors import Visitor
+from core.actors import Agent
+from core.errors import (
     ClientIdTaken,
     DomainError,
     InvalidInput,
     InvalidTransition,
     RequestClosed,
 )
+from support import events, services
 from support.models import RequestStatus, SenderType, SupportMessage, SupportRequest
 from tests.conftest import Published, Scene
 from tests.factories import make_session

@@ -6,11 +6,10 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
+from chatbots import services
 from chatbots.serializers import ChatbotSerializer
-from support.permissions import grant_agent_permissions
 
 
 class _Superuser:
@@ -63,10 +62,8 @@ class Command(BaseCommand):
                 f"{field}: {' '.join(_messages(msgs))}" for field, msgs in exc.detail.items()
             )
             raise CommandError(problems) from None
-        with transaction.atomic():
-            chatbot = serializer.save()
-            for agent in chatbot.agents.all():
-                # The agents can open the admin for this chatbot straight away.
-                grant_agent_permissions(agent)
+        # Its agents can open the admin for it at once: they join the "Agents" group when
+        # they are made its agents (support/permissions.py).
+        chatbot = services.chatbot_create(**serializer.validated_data)
         self.stdout.write(f"Created chatbot {chatbot.name!r} (id {chatbot.id}).")
         self.stdout.write(chatbot.key)

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from support import notifications
+from support.email import outbox
 
 
 def _seconds(value: str) -> float:
@@ -57,10 +57,10 @@ class Command(BaseCommand):
         self, *args: Any, stale: bool, older_than: float, failed: bool, **options: Any
     ) -> None:
         if failed:
-            count = notifications.requeue_failed()
+            count = outbox.requeue_failed()
             self.stdout.write(f"Requeued {count} failed email(s).")
         if stale:
-            result = notifications.sweep_stale(older_than=timedelta(seconds=older_than))
+            result = outbox.sweep_stale(older_than=timedelta(seconds=older_than))
             self.stdout.write(
                 f"Re-enqueued {result.resent} queued email(s), took back {result.taken_back} "
                 f"interrupted send(s), planned {result.reminders} overdue reminder(s)."

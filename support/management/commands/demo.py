@@ -10,9 +10,11 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from chatbots.models import Chatbot, FAQEntry
+from chatbots import services as chatbots
+from chatbots.models import FAQEntry
+from chatbots.selectors import DEMO_CHATBOT_NAME, demo_chatbot
+from support.permissions import grant_agent_permissions
 
-DEMO_CHATBOT_NAME = "Handoff demo shop"
 DEMO_AGENT = "agent"
 DEMO_AGENT_DEFAULT_PASSWORD = "handoff-demo-agent"  # noqa: S105 - development only, see below
 PUBLIC_LOGIN_REFUSED = (
@@ -22,14 +24,6 @@ SUPERUSER_NAMED_AGENT = (
     f"A superuser named {DEMO_AGENT!r} exists: the demo will not reset its password. "
     "Rename that user or run the demo on another database."
 )
-
-
-def demo_chatbot(*, active_only: bool = False) -> Chatbot | None:
-    """The demo chatbot: the oldest of that name (names are not unique)."""
-    chatbots = Chatbot.objects.filter(name=DEMO_CHATBOT_NAME)
-    if active_only:
-        chatbots = chatbots.filter(is_active=True)
-    return chatbots.order_by("id").first()
 
 
 DEMO_FAQ = [
@@ -88,24 +82,26 @@ class Command(BaseCommand):
         # Names are not unique: another chatbot may carry the demo's name; take the oldest.
         chatbot = demo_chatbot()
         if chatbot is None:
-            chatbot = Chatbot.objects.create(
+            chatbot = chatbots.chatbot_create(
                 name=DEMO_CHATBOT_NAME,
                 admin_email="admin@demo.example",
                 allowed_origins=origins,
                 welcome_text="Hi! I'm the demo shop's bot. Ask me about hours, shipping or returns.",
+                agents=[agent],
             )
         else:
-            chatbot.allowed_origins = sorted(set(chatbot.allowed_origins) | set(origins))
-            chatbot.save(update_fields=["allowed_origins", "updated_at"])
-        chatbot.agents.add(agent)
+            chatbots.chatbot_update(
+                chatbot=chatbot,
+                allowed_origins=sorted(set(chatbot.allowed_origins) | set(origins)),
+                agents={*chatbot.agents.all(), agent},
+            )
         for question, answer, keywords in DEMO_FAQ:
             FAQEntry.objects.get_or_create(
                 chatbot=chatbot,
                 question=question,
                 defaults={"answer": answer, "keywords": keywords},
             )
-        from support.permissions import grant_agent_permissions
-
+        # Also when the agent served it already (no "agents" change signal then).
         grant_agent_permissions(agent)
 
         self.stdout.write(f"Demo page:     http://localhost:{port}/demo/")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from support import console
+from support.console import views as console
 
 urlpatterns = [
     path("", console.queue, name="console-queue"),

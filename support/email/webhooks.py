@@ -1,7 +1,8 @@
 """ESP tracking webhooks: `/anymail/{esp}/tracking/` marks outbox rows delivered / bounced.
 
-Anymail's own views parse each ESP's payload and send its `tracking` signal; the
-receiver below finds the row by the provider's message id. In front of Anymail's
+Anymail's own views parse each ESP's payload and send its `tracking` signal; its
+receiver (support/signals.py) calls `record_tracking_event`, which finds the row by the
+provider's message id. In front of Anymail's
 views, one guard makes basic auth (ANYMAIL_WEBHOOK_SECRET, "user:password") mandatory:
 without a configured secret Anymail only warns and accepts anyone's events, and a wrong
 secret would answer 400 where an HTTP client expects 401.
@@ -15,11 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 from anymail import urls as anymail_urls
-from anymail.signals import AnymailTrackingEvent, EventType, tracking
+from anymail.signals import AnymailTrackingEvent, EventType
 from anymail.utils import get_request_basic_auth
 from django.conf import settings
 from django.db.models import Q
-from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern
 from django.utils import timezone
@@ -38,10 +38,8 @@ BOUNCED_EVENTS = {EventType.BOUNCED, EventType.REJECTED, EventType.FAILED}
 _TRACKABLE = [EmailStatus.SENT, EmailStatus.DELIVERED]
 
 
-@receiver(tracking, dispatch_uid="support.webhooks.record_tracking_event")
-def record_tracking_event(
-    sender: object, event: AnymailTrackingEvent, esp_name: str, **kwargs: Any
-) -> None:
+def record_tracking_event(*, event: AnymailTrackingEvent, esp_name: str) -> None:
+    """Anymail's `tracking` signal (support/signals.py): mark the row delivered / bounced."""
     if not event.message_id:
         return
     rows = EmailNotification.objects.filter(provider_message_id=str(event.message_id))

@@ -1,6 +1,6 @@
 """Django admin for the email outbox: what was sent, what failed and why.
 
-Rows are read-only here; the one action (resend failed) goes through notifications.py.
+Rows are read-only here; the one action (resend failed) goes through outbox.py.
 An agent sees the emails of the chatbots they serve, a superuser all of them. Agents also
 keep their own "email me new requests" preference here.
 """
@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from chatbots.models import Chatbot
-from support import notifications
-from support.admin_readonly import ReadOnlyAdminMixin
+from support.admin.readonly import ReadOnlyAdminMixin
+from support.email import outbox
 from support.models import AgentPreference, EmailNotification, EmailStatus
 
 EMAIL_FIELDS = [
@@ -103,7 +103,7 @@ class EmailNotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.action(description="Resend selected failed emails", permissions=["resend"])
     def resend_failed(self, request: HttpRequest, queryset: QuerySet[EmailNotification]) -> None:
         failed = queryset.filter(status=EmailStatus.FAILED)
-        count = notifications.requeue_failed(list(failed.values_list("pk", flat=True)))
+        count = outbox.requeue_failed(list(failed.values_list("pk", flat=True)))
         skipped = queryset.count() - count
         self.message_user(request, f"{count} email(s) queued again.", level=messages.SUCCESS)
         if skipped:
@@ -160,7 +160,7 @@ class AgentPreferenceAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: AgentPreference, form: ModelForm, change: bool
     ) -> None:
         user = obj.user if request.user.is_superuser else request.user
-        saved = notifications.set_agent_preference(
+        saved = outbox.set_agent_preference(
             user=user, email_on_new_request=obj.email_on_new_request
         )
         obj.pk, obj.user = saved.pk, saved.user

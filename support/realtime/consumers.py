@@ -18,14 +18,20 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from config.throttles import client_ip, seconds_until_allowed
+from chatbots.visitors import Visitor
+from core.actors import Agent
+from core.errors import DomainError, InvalidInput, RequestClosed
+from core.throttles import client_ip, seconds_until_allowed
 from support import events, services
-from support.actors import Agent, Visitor
-from support.exceptions import DomainError, RequestClosed
-from support.models import RequestStatus, SenderType, SupportMessage, SupportRequest
+from support.models import (
+    CLIENT_ID_MAX_LENGTH,
+    RequestStatus,
+    SenderType,
+    SupportMessage,
+    SupportRequest,
+)
 from support.presenters import message_json
-from support.selectors import messages_after
-from support.ws_auth import (
+from support.realtime.admission import (
     QueueAdmission,
     Refused,
     RequestAdmission,
@@ -37,8 +43,8 @@ from support.ws_auth import (
     query_param,
     session_fingerprint,
 )
-from support.ws_delivery import DeliveredIds
-from support.ws_frames import (
+from support.realtime.delivery import DeliveredIds
+from support.realtime.frames import (
     CLOSE_FORBIDDEN,
     CLOSE_TRY_AGAIN,
     INVALID_AFTER,
@@ -54,11 +60,10 @@ from support.ws_frames import (
     required_str,
     unknown_type,
 )
-from support.ws_limits import SocketLimits
+from support.realtime.limits import SocketLimits
+from support.selectors import messages_after, parse_cursor
 
 logger = logging.getLogger(__name__)
-
-MAX_CURSOR = 2**63 - 1  # the largest id a BIGINT column can hold
 
 
 class HandoffConsumer(AsyncWebsocketConsumer):
@@ -148,7 +153,7 @@ class HandoffConsumer(AsyncWebsocketConsumer):
         try:
             frame = parse_frame(text_data, bytes_data, limit=self.limits.max_frame_bytes)
             if isinstance(frame.get("client_id"), str):
-                client_id = frame["client_id"][:64]
+                client_id = frame["client_id"][:CLIENT_ID_MAX_LENGTH]
             await self.handle_frame(frame)
         except AccessLost:
             await self.end(CLOSE_FORBIDDEN)
@@ -212,14 +217,12 @@ class RequestConsumer(HandoffConsumer):
 
         after = query_param(self.scope, "after")
         if after is not None:
-            if (
-                not (after.isascii() and after.isdigit())
-                or len(after) > 19
-                or int(after) > MAX_CURSOR
-            ):
+            try:
+                cursor = parse_cursor(after)
+            except InvalidInput:
                 await self.send_frame(error_frame("invalid", INVALID_AFTER))
             else:
-                await self.send_history(int(after))
+                await self.send_history(cursor)
 
     async def send_history(self, after: int) -> None:
         messages, status, newest = await database_sync_to_async(self._read_history)(after)

@@ -22,9 +22,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from chatbots.models import Chatbot
+from core.actors import Agent, is_agent
+from core.errors import DomainError, NotFound
 from support import selectors, services
-from support.actors import Agent
-from support.exceptions import DomainError, NotFound
+from support.actions import REQUEST_ACTIONS
 from support.models import RequestStatus, SupportRequest
 from support.presenters import agent_display_name
 
@@ -42,7 +43,7 @@ def agent_required(view: View) -> View:
         user = request.user
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path(), reverse("login"))
-        if not (user.is_active and (user.is_staff or user.is_superuser)):
+        if not is_agent(user):
             return HttpResponseForbidden(NOT_AN_AGENT)
         return view(request, *args, **kwargs)
 
@@ -169,22 +170,15 @@ def status_line(support_request: SupportRequest, *, viewer: Any) -> str:
     return "Closed"
 
 
-_ACTIONS: dict[str, Callable[[SupportRequest, Agent], SupportRequest]] = {
-    "join": lambda r, a: services.request_join(support_request=r, agent=a),
-    "resolve": lambda r, a: services.request_resolve(support_request=r, agent=a),
-    "close": lambda r, a: services.request_close(support_request=r, actor=a),
-}
-
-
 @require_POST
 @agent_required
 def request_action(request: HttpRequest, request_id: str, action: str) -> HttpResponse:
     """Join / Resolve / Close as plain form posts; a refusal is shown as a message."""
-    if action not in _ACTIONS:
+    if action not in REQUEST_ACTIONS:
         raise Http404
     support_request = _request_or_404(request, request_id)
     try:
-        _ACTIONS[action](support_request, Agent(user=request.user))
+        REQUEST_ACTIONS[action].run(support_request, Agent(user=request.user))
     except DomainError as error:
         messages.error(request, error.detail)
     return redirect("console-request", request_id=request_id)

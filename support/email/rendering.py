@@ -19,8 +19,8 @@ from django.core.validators import validate_email
 from django.template.loader import render_to_string
 
 from chatbots.models import ChatMessage
+from core.text import clean_single_line
 from support.models import EmailKind, EmailNotification, SupportRequest
-from support.text import clean_single_line
 
 SUBJECT_MAX_LENGTH = 120
 NAME_IN_SUBJECT_MAX_LENGTH = 60

@@ -1,15 +1,19 @@
 """WebSocket routes (DESIGN.md §5). The session cookie is read for agents; visitors bring
 `?token=` and are recognised by the consumer."""
 
-from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
+from channels.sessions import SessionMiddlewareStack
 from django.urls import path
 
-from support.consumers import AgentQueueConsumer, RequestConsumer
+from support.realtime.admission import SessionUserMiddleware
+from support.realtime.consumers import AgentQueueConsumer, RequestConsumer
 
 websocket_urlpatterns = [
     # Before the request route: "agent" would otherwise be taken for a request id.
     path("human-support/ws/agent", AgentQueueConsumer.as_asgi()),
     path("human-support/ws/<str:request_id>", RequestConsumer.as_asgi()),
 ]
-websocket_application = AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+# Channels' AuthMiddlewareStack, with Django's own session check (admission.py).
+websocket_application = SessionMiddlewareStack(
+    SessionUserMiddleware(URLRouter(websocket_urlpatterns))
+)

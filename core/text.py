@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
+
+from core.errors import InvalidInput
+
 # C0/C1 control characters and Unicode line/paragraph separators, except \n and \t.
 _CONTROL_EXCEPT_NEWLINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -28,10 +32,6 @@ def clean_message(value: str | None) -> str:
 
 def require_text(value: str | None, *, field: str) -> str:
     """A cleaned, non-blank message within MAX_MESSAGE_CHARS, or InvalidInput naming `field`."""
-    from django.conf import settings
-
-    from support.exceptions import InvalidInput
-
     text = clean_message(value)
     if not text:
         raise InvalidInput(field, "This field may not be blank.", code="blank")

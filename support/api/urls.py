@@ -1,6 +1,6 @@
 from django.urls import path
 
-from support import api
+from support.api import views as api
 
 urlpatterns = [
     path("request", api.CreateRequestView.as_view(), name="support-request-create"),

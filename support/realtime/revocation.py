@@ -11,14 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.signals import user_logged_out
-from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpRequest
 
 from chatbots.models import Chatbot
 from support import events
-from support.ws_auth import session_fingerprint
+from support.realtime.admission import session_fingerprint
 
 
 def _revoked(user_id: int, chatbot_id: int | None, *, ended_session: str | None = None) -> None:
@@ -36,14 +33,7 @@ def _granted(group: str, chatbot_id: int) -> None:
     )
 
 
-def agents_changed(
-    sender: Any,
-    instance: Any,
-    action: str,
-    reverse: bool,
-    pk_set: set[int] | None,
-    **kwargs: Any,
-) -> None:
+def agents_changed(*, instance: Any, action: str, reverse: bool, pk_set: set[int] | None) -> None:
     """Chatbot.agents lost members: `chatbot.agents.remove(user)`, `user.served_chatbots
     .remove(chatbot)`, or either side's `.clear()` (whose post_clear names nobody, hence
     pre_clear; the event still goes only after the commit). Members added: their queue
@@ -65,24 +55,23 @@ def agents_changed(
         _revoked(user_id, chatbot_id)
 
 
-def chatbot_created(sender: Any, instance: Chatbot, created: bool, **kwargs: Any) -> None:
+def chatbot_saved(*, instance: Chatbot, created: bool) -> None:
     if created:
         _granted(events.superusers_group(), instance.pk)
 
 
-def user_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
-    update_fields = kwargs.get("update_fields")
+def user_saved(*, instance: Any, created: bool, update_fields: frozenset[str] | None) -> None:
     if created or (update_fields is not None and set(update_fields) == {"last_login"}):
         return  # a login's own save changes no access
     # Deactivated, no longer staff or superuser: the sockets' re-check decides.
     _revoked(instance.pk, None)
 
 
-def user_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+def user_deleted(*, instance: Any) -> None:
     _revoked(instance.pk, None)
 
 
-def logged_out(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+def logged_out(*, request: HttpRequest, user: Any) -> None:
     if user is None:
         return
     session_key = getattr(getattr(request, "session", None), "session_key", None)
@@ -93,16 +82,3 @@ def logged_out(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> N
         None,
         ended_session=session_fingerprint(session_key) if session_key else None,
     )
-
-
-def connect_signals() -> None:
-    user_model = get_user_model()
-    m2m_changed.connect(
-        agents_changed, sender=Chatbot.agents.through, dispatch_uid="support.access.agents"
-    )
-    post_save.connect(
-        chatbot_created, sender=Chatbot, dispatch_uid="support.access.chatbot_created"
-    )
-    post_save.connect(user_saved, sender=user_model, dispatch_uid="support.access.user_saved")
-    post_delete.connect(user_deleted, sender=user_model, dispatch_uid="support.access.user_deleted")
-    user_logged_out.connect(logged_out, dispatch_uid="support.access.logged_out")

@@ -11,14 +11,14 @@ from rest_framework.views import APIView
 
 from chatbots.origins import ensure_origin_allowed
 from chatbots.serializers import VisitorTextField
-from config.throttles import per_ip, per_session
+from chatbots.visitors import Actor, Visitor, require_visitor, visitor_of
+from core.errors import NOT_AUTHENTICATED, NotFound
+from core.http_auth import agent_of, require_agent
+from core.throttles import per_ip, per_session
 from support import selectors, services
-from support.actors import Actor, Visitor
-from support.exceptions import NOT_AUTHENTICATED, NotFound
-from support.http_auth import agent_of, require_agent, require_visitor, visitor_of
+from support.api.schema import MessageListOut, MessageOut, RequestListOut, RequestOut
 from support.models import SupportRequest
 from support.presenters import message_json, request_json
-from support.schema import MessageListOut, MessageOut, RequestListOut, RequestOut
 
 
 class CreateRequestSerializer(serializers.Serializer[None]):
@@ -33,9 +33,8 @@ class CreateRequestSerializer(serializers.Serializer[None]):
 
 class PostMessageSerializer(serializers.Serializer[None]):
     message = VisitorTextField(trim_whitespace=False, allow_blank=True)
-    client_id = serializers.CharField(
-        required=False, allow_null=True, allow_blank=True, max_length=64
-    )
+    # Its length and characters are checked by services.validated_client_id.
+    client_id = serializers.CharField(required=False, allow_null=True, allow_blank=True)
 
 
 def _request_for_actor(request: Request, request_id: str) -> tuple[Actor, SupportRequest]:
@@ -166,12 +165,8 @@ class MessagesView(APIView):
     )
     def get(self, request: Request, request_id: str) -> Response:
         _, support_request = _request_for_actor(request, request_id)
-        after = request.query_params.get("after", "0") or "0"
-        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses (a 500),
-        # and int() refuses more than 4300 digits; no id has more than 19.
-        if not (after.isascii() and after.isdigit()) or len(after) > 19:
-            raise exceptions.ValidationError({"after": ["A non-negative integer is required."]})
-        messages = selectors.messages_after(support_request=support_request, after_id=int(after))
+        after = selectors.parse_cursor(request.query_params.get("after"))
+        messages = selectors.messages_after(support_request=support_request, after_id=after)
         return Response(
             {
                 "messages": [

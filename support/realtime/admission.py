@@ -9,25 +9,31 @@ WebSocket hijacking: browsers send cookies with cross-site WebSocket handshakes)
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from importlib import import_module
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
+from channels.auth import AuthMiddleware
+from channels.db import database_sync_to_async
 from django.conf import settings
-from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
-from django.utils.crypto import constant_time_compare
+from django.contrib.auth import get_user, get_user_model
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.base import SessionBase
+from django.http import HttpRequest
 
 from chatbots.ids import can_exist
 from chatbots.models import Chatbot
 from chatbots.origins import origin_is_allowed
 from chatbots.selectors import session_for_token
+from chatbots.visitors import Visitor
+from core.actors import Agent, agent_for
+from core.errors import NotFound
 from support import selectors
-from support.actors import Agent, Visitor
-from support.exceptions import NotFound
 from support.models import SupportRequest
-from support.ws_frames import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
+from support.realtime.frames import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
 
 Scope = dict[str, Any]
 
@@ -119,18 +125,6 @@ def visitor_origin_allowed(scope: Scope, chatbot: Chatbot) -> bool:
 # --- admission --------------------------------------------------------------------------
 
 
-def agent_for(user: Any) -> Agent | None:
-    """The same rule as HTTP (support.http_auth.agent_of): an active staff user."""
-    if (
-        user is not None
-        and getattr(user, "is_authenticated", False)
-        and user.is_active
-        and (user.is_staff or user.is_superuser)
-    ):
-        return Agent(user=user)
-    return None
-
-
 def _scope_agent(scope: Scope) -> Agent:
     user = scope.get("user")
     if user is None or not user.is_authenticated:
@@ -193,27 +187,71 @@ def admit_to_queue(scope: Scope) -> QueueAdmission:
 
 
 def current_agent(*, user_id: int, session_key: str | None) -> Agent | None:
-    """The agent as the database has them now, if their login session still holds.
+    """The agent as the database has them now, if their login session still holds
+    (Django's own `get_user`: the session names this user and carries the hash of their
+    current password, under SECRET_KEY or one of SECRET_KEY_FALLBACKS)."""
+    if session_key is None:
+        user = get_user_model().objects.filter(pk=user_id).first()
+    else:
+        user = user_of_session(session_key)
+        if user is None or user.pk != user_id:
+            return None
+    return agent_for(user)
 
-    The session check mirrors django.contrib.auth.get_user: the session must still exist,
-    name this user, and carry the hash of their current password.
+
+def user_of_session(session_key: str | None) -> Any | None:
+    """The user logged in with `session_key`, or None, as `django.contrib.auth.get_user`
+    decides for an HTTP request carrying that session."""
+    if not session_key:
+        return None
+    user = get_user(cast(HttpRequest, _SessionHolder(_check_only_session(session_key))))
+    return user if user.is_authenticated else None
+
+
+@dataclass
+class _SessionHolder:
+    """What `get_user` reads of a request: its session."""
+
+    session: SessionBase
+
+
+def _check_only_session(session_key: str) -> SessionBase:
+    """The session, loaded for a check that must not write it.
+
+    Verifying a session signed under a fallback key makes Django cycle it (a new key,
+    the old one deleted), and a stale one is flushed. An HTTP answer hands the browser
+    the new cookie; a socket cannot, so its check would log the agent out everywhere.
+    The next page load cycles or flushes it as usual.
     """
-    user = get_user_model().objects.filter(pk=user_id).first()
-    agent = agent_for(user)
-    if agent is None:
-        return None
-    if session_key is not None and not _session_is_current(session_key, agent.user):
-        return None
-    return agent
+    return _check_only_store(settings.SESSION_ENGINE)(session_key)
 
 
-def _session_is_current(session_key: str, user: Any) -> bool:
-    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-    data = store.load()
-    if str(data.get(SESSION_KEY)) != str(user.pk):
-        return False
-    stored_hash = data.get(HASH_SESSION_KEY) or ""
-    return constant_time_compare(stored_hash, user.get_session_auth_hash())
+@functools.cache
+def _check_only_store(engine_path: str) -> type[SessionBase]:
+    engine = import_module(engine_path)
+
+    class CheckOnlySession(engine.SessionStore):  # type: ignore[name-defined,misc]
+        # Sessions are signed with a salt named after the store's class: keep its name.
+        __qualname__ = engine.SessionStore.__qualname__
+
+        def cycle_key(self) -> None:
+            pass
+
+        def flush(self) -> None:
+            self._session_cache = {}
+
+    return cast(type[SessionBase], CheckOnlySession)
+
+
+class SessionUserMiddleware(AuthMiddleware):
+    """Channels' AuthMiddleware with Django's `get_user` (user_of_session) instead of
+    Channels' copy of it, which knows no SECRET_KEY_FALLBACKS and deletes a session that
+    a rotated key signed: rotating the key would close, and log out, every agent."""
+
+    async def resolve_scope(self, scope: Scope) -> None:
+        session = scope.get("session")
+        user = await database_sync_to_async(user_of_session)(getattr(session, "session_key", None))
+        scope["user"]._wrapped = user if user is not None else AnonymousUser()
 
 
 def agent_request_access(

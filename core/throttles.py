@@ -15,7 +15,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
-from config.cache import CACHE_UNREACHABLE
+from core.cache import CACHE_UNREACHABLE
 
 logger = logging.getLogger(__name__)
 

@@ -59,7 +59,7 @@ class ErrorOut(serializers.Serializer[None]):
 class VisitorBearerScheme(OpenApiAuthenticationExtension):
     """Documents the visitor's bearer session token in the OpenAPI schema."""
 
-    target_class = "support.http_auth.VisitorBearerAuthentication"
+    target_class = "chatbots.visitors.VisitorBearerAuthentication"
     name = "visitorToken"
 
     def get_security_definition(self, auto_schema: object) -> dict[str, str]:

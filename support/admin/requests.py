@@ -8,18 +8,16 @@ nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.contrib import admin, messages
 from django.contrib.admin import ActionLocation
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from chatbots.models import Chatbot
-from support import services
-from support.actors import Agent
-from support.admin_readonly import ReadOnlyAdminMixin
-from support.exceptions import DomainError
+from core.actors import Agent
+from core.errors import DomainError
+from support.actions import REQUEST_ACTIONS, RequestAction
+from support.admin.readonly import ReadOnlyAdminMixin
 from support.models import SupportMessage, SupportRequest
 
 REQUEST_FIELDS = [
@@ -56,22 +54,19 @@ class SupportMessageInline(ReadOnlyAdminMixin, admin.TabularInline):
 # On the list (several at once) and on a request's own page (that one).
 BOTH_PAGES = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
 
-ServiceCall = Callable[[SupportRequest, Agent], SupportRequest]
-
 
 def _run_for_each(
     modeladmin: SupportRequestAdmin,
     request: HttpRequest,
     queryset: QuerySet[SupportRequest],
-    call: ServiceCall,
-    done: str,
+    action: RequestAction,
 ) -> None:
-    """Call the service once per selected request; each succeeds or is refused on its own."""
+    """Run the action once per selected request; each succeeds or is refused on its own."""
     agent = Agent(request.user)  # type: ignore[arg-type]
     changed = 0
     for support_request in queryset.order_by("id"):
         try:
-            call(support_request, agent)
+            action.run(support_request, agent)
         except DomainError as exc:
             modeladmin.message_user(
                 request, f"{support_request.request_id}: {exc.detail}", level=messages.ERROR
@@ -80,7 +75,7 @@ def _run_for_each(
             changed += 1
     if changed:
         noun = "request" if changed == 1 else "requests"
-        modeladmin.message_user(request, f"{changed} {noun} {done}.", level=messages.SUCCESS)
+        modeladmin.message_user(request, f"{changed} {noun} {action.done}.", level=messages.SUCCESS)
 
 
 @admin.register(SupportRequest)
@@ -133,50 +128,28 @@ class SupportRequestAdmin(admin.ModelAdmin):
         return super().has_change_permission(request)
 
     @admin.action(
-        description="Join",
+        description=REQUEST_ACTIONS["join"].label,
         description_plural="Join selected requests",
         permissions=["change"],
         location=BOTH_PAGES,
     )
     def join_requests(self, request: HttpRequest, queryset: QuerySet[SupportRequest]) -> None:
-        _run_for_each(
-            self,
-            request,
-            queryset,
-            lambda r, agent: services.request_join(support_request=r, agent=agent),
-            "joined",
-        )
+        _run_for_each(self, request, queryset, REQUEST_ACTIONS["join"])
 
     @admin.action(
-        description="Resolve",
+        description=REQUEST_ACTIONS["resolve"].label,
         description_plural="Resolve selected requests",
         permissions=["change"],
         location=BOTH_PAGES,
     )
     def resolve_requests(self, request: HttpRequest, queryset: QuerySet[SupportRequest]) -> None:
-        _run_for_each(
-            self,
-            request,
-            queryset,
-            lambda r, agent: services.request_resolve(support_request=r, agent=agent),
-            "resolved",
-        )
+        _run_for_each(self, request, queryset, REQUEST_ACTIONS["resolve"])
 
     @admin.action(
-        description="Close",
+        description=REQUEST_ACTIONS["close"].label,
         description_plural="Close selected requests",
         permissions=["change"],
         location=BOTH_PAGES,
     )
     def close_requests(self, request: HttpRequest, queryset: QuerySet[SupportRequest]) -> None:
-        _run_for_each(
-            self,
-            request,
-            queryset,
-            lambda r, agent: services.request_close(support_request=r, actor=agent),
-            "closed",
-        )
-
-
-# The email outbox admin registers itself (support/admin_emails.py).
-from support import admin_emails  # noqa: E402, F401
+        _run_for_each(self, request, queryset, REQUEST_ACTIONS["close"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from support.exceptions import DomainError
+from core.errors import DomainError
 
 # Close codes of a refused or ended connection (the socket is accepted first, so that a
 # browser sees the code rather than a failed handshake).

@@ -24,7 +24,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from support import emails
+from chatbots.selectors import agents_of
+from support.email import rendering
 from support.models import (
     AgentPreference,
     EmailKind,
@@ -69,10 +70,10 @@ def queue_for_new_request(support_request: SupportRequest) -> list[EmailNotifica
     """
     chatbot = support_request.chatbot
     wanted: list[tuple[str, str]] = []
-    admin = emails.valid_address(chatbot.admin_email)
+    admin = rendering.valid_address(chatbot.admin_email)
     if admin:
         wanted.append((EmailKind.ADMIN_NOTIFICATION, admin))
-    visitor = emails.valid_address(support_request.user_email)
+    visitor = rendering.valid_address(support_request.user_email)
     if visitor and not _confirmed_recently(visitor):
         wanted.append((EmailKind.VISITOR_CONFIRMATION, visitor))
     seen = {admin.lower()} if admin else set()
@@ -104,16 +105,14 @@ def queue_for_new_request(support_request: SupportRequest) -> list[EmailNotifica
 def _opted_in_agent_addresses(support_request: SupportRequest) -> list[str]:
     preferences = AgentPreference.objects.filter(
         email_on_new_request=True,
-        user__is_active=True,
-        user__is_staff=True,
-        user__served_chatbots=support_request.chatbot_id,
+        user__in=agents_of(support_request.chatbot_id).values("pk"),
     ).select_related("user")
-    addresses = (emails.valid_address(p.user.email) for p in preferences.order_by("user_id"))
+    addresses = (rendering.valid_address(p.user.email) for p in preferences.order_by("user_id"))
     return [a for a in addresses if a]
 
 
 def enqueue_sends(ids: Iterable[int], *, run_after: datetime | None = None) -> None:
-    from support.tasks import send_email_notification
+    from support.email.tasks import send_email_notification
 
     task = send_email_notification
     if run_after is not None:
@@ -123,7 +122,7 @@ def enqueue_sends(ids: Iterable[int], *, run_after: datetime | None = None) -> N
 
 
 def _enqueue_reminder(request_pk: int, run_after: datetime) -> None:
-    from support.tasks import remind_if_pending
+    from support.email.tasks import remind_if_pending
 
     remind_if_pending.using(run_after=run_after).enqueue(request_pk)
 
@@ -175,7 +174,7 @@ def send_one(notification_id: int) -> SendOutcome:
         _finish(row, status=EmailStatus.CANCELLED, last_error=CANCELLED_REMINDER)
         return SendOutcome("cancelled")
     try:
-        message = emails.build_message(row)
+        message = rendering.build_message(row)
         mail.mailers.default.send_messages([message])
     except Exception as error:  # any failure of rendering, connection or ESP is retried
         return _record_failure(row, error)
@@ -249,7 +248,7 @@ def remind_if_pending(request_pk: int) -> SendOutcome:
     support_request = SupportRequest.objects.select_related("chatbot").filter(pk=request_pk).first()
     if support_request is None or support_request.status != RequestStatus.PENDING:
         return SendOutcome("skipped", "no longer pending")
-    admin = emails.valid_address(support_request.chatbot.admin_email)
+    admin = rendering.valid_address(support_request.chatbot.admin_email)
     if admin is None:
         return SendOutcome("skipped", "the chatbot has no valid admin email")
     try:
