@@ -466,7 +466,7 @@ def main() -> int:
         "RATE_VISITOR_MESSAGE_SESSION": f"{int(args.rate * 60 * 2) + 60}/min",
     }
     if args.rate > DEFAULT_WS_MESSAGES_PER_SECOND:
-        # The consumer's per-socket limit (support/ws_limits.py) would refuse the excess.
+        # The consumer's per-socket limit (support/realtime/limits.py) would refuse the excess.
         extra_env["WS_MESSAGES_PER_SECOND"] = str(args.rate * 1.5)
     if args.channel_capacity:
         extra_env["CHANNEL_CAPACITY"] = str(args.channel_capacity)

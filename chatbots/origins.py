@@ -16,7 +16,7 @@ from core.errors import ORIGIN_NOT_ALLOWED, Forbidden
 logger = logging.getLogger(__name__)
 
 _ALL_ORIGINS_CACHE_KEY = "chatbots:allowed-origins"
-_ALL_ORIGINS_TTL_SECONDS = 30  # the cache only saves a query: see config/cache.py
+_ALL_ORIGINS_TTL_SECONDS = 30  # the cache only saves a query: see core/cache.py
 
 
 def origin_is_allowed(*, chatbot: Chatbot, origin: str | None, own_origin: str | None) -> bool:

@@ -39,7 +39,7 @@ def _validate_origin(value: str) -> str:
 
 class VisitorTextField(serializers.CharField):
     """Text a stranger typed. Control characters (NUL included) are the services' to strip
-    (support/text.py), as they do for WebSocket input; DRF's default NUL check would
+    (core/text.py), as they do for WebSocket input; DRF's default NUL check would
     instead refuse the whole body over one invisible character."""
 
     def __init__(self, **kwargs: Any) -> None:

@@ -1,4 +1,4 @@
-"""The one domain error type. Transports map it once: HTTP (support/http_errors.py),
+"""The one domain error type. Transports map it once: HTTP (core/http_errors.py),
 WebSocket (the consumer base), admin (message_user)."""
 
 from __future__ import annotations

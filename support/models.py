@@ -159,7 +159,7 @@ class EmailStatus(models.TextChoices):
 class EmailNotification(models.Model):
     """One email to send: written in the transaction that makes it necessary (the outbox).
 
-    Changed only by support/notifications.py (claim, send, retry) and the ESP webhook.
+    Changed only by support/email/outbox.py (claim, send, retry) and the ESP webhook.
     """
 
     support_request = models.ForeignKey(
@@ -199,7 +199,7 @@ class EmailNotification(models.Model):
             # ESP webhooks find the row by the provider's id.
             models.Index(fields=["provider_message_id"], name="email_provider_id_idx"),
             models.Index(fields=["-created_at", "-id"], name="email_created_idx"),
-            # The visitor confirmation's per-address limit (notifications.py).
+            # The visitor confirmation's per-address limit (support/email/outbox.py).
             models.Index(fields=["recipient", "kind", "created_at"], name="email_recipient_idx"),
         ]
 

@@ -7,7 +7,7 @@ twice. A failure goes back to `queued` with a backoff and a new task; after
 EMAIL_MAX_ATTEMPTS it is `failed`, and `manage.py resend_failed_emails` queues it again.
 
 The rows are not part of a request's state: they are changed here (and by the ESP
-webhook, support/webhooks.py), never by transports.
+webhook, support/email/webhooks.py), never by transports.
 """
 
 from __future__ import annotations

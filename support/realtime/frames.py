@@ -1,6 +1,6 @@
 """WebSocket frames of DESIGN.md §5: close codes, error codes and parsing of client frames.
 
-Every refusal of a client frame is a DomainError (support/exceptions.py) with a stable
+Every refusal of a client frame is a DomainError (core/errors.py) with a stable
 `code`; the consumer base turns any of them into one `error` frame (docs/events.md).
 """
 

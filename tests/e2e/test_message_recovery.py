@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 # Shorter than the clients' 30 s catch-up: what shows within it came from the gap check.
 SOONER_THAN_THE_SAFETY_NET = 10_000
-MORE_THAN_A_PAGE = 600  # support/selectors.py: MESSAGE_PAGE_SIZE = 500
+MORE_THAN_A_PAGE = 600  # the MESSAGE_PAGE_SIZE setting is 500
 
 
 def dropping_frames_with(text: str) -> Callable[[WebSocketRoute], None]:

@@ -13,7 +13,7 @@ from django_tasks_db.models import DBTaskResult
 from support import services
 from support.email import outbox
 from support.models import EmailKind, EmailNotification, EmailStatus
-from tests.factories import AgentFactory, ChatbotFactory, make_session
+from tests.factories import AgentFactory, ChatbotFactory, SuperuserFactory, make_session
 
 pytestmark = pytest.mark.django_db
 
@@ -155,6 +155,27 @@ def test_agents_who_opted_in_get_the_admin_notification_too() -> None:
     assert sorted((r.kind, r.recipient) for r in rows) == [
         (EmailKind.ADMIN_NOTIFICATION, "owner@shop.example"),
         (EmailKind.AGENT_NOTIFICATION, "alice@shop.example"),
+    ]
+
+
+def test_a_superuser_who_opted_in_is_alerted_for_every_chatbot_like_any_agent_of_it() -> None:
+    # Superusers serve every chatbot (the one rule of core/actors.py), listed or not, and
+    # whether or not they are also staff.
+    listed_staff = SuperuserFactory(email="root@ops.example")
+    not_staff = SuperuserFactory(email="owner@ops.example", is_staff=False)
+    inactive = SuperuserFactory(email="gone@ops.example", is_active=False)
+    for user in (listed_staff, not_staff, inactive):
+        outbox.set_agent_preference(user=user, email_on_new_request=True)
+    chatbot = ChatbotFactory(admin_email="admin@shop.example")
+
+    support_request = _create(chatbot)
+
+    alerted = EmailNotification.objects.filter(
+        support_request=support_request, kind=EmailKind.AGENT_NOTIFICATION
+    )
+    assert sorted(alerted.values_list("recipient", flat=True)) == [
+        "owner@ops.example",
+        "root@ops.example",
     ]
 
 
