@@ -3,595 +3,347 @@
  * Loaded from a static file (the console's CSP allows no inline script); page data comes from
  * data-* attributes. Text from visitors and agents goes into the page with textContent only.
  * Actions go through the HTTP API with the CSRF token; the WebSocket only brings news.
+ *
+ * Four parts, each an object that the others use only through its public names:
+ *   store  client state: the conversation's replay cursor and the message ids already shown,
+ *          the queue's requests not yet marked as seen
+ *   api    the HTTP calls
+ *   live   the WebSocket (connect, reconnect, frames) of each page, catch-up and gap fill
+ *          over HTTP, sending messages and typing frames
+ *   view   the three pages' DOM (queue, all requests, conversation) and the controls'
+ *          handlers; each page's view is an object that `live` draws into
+ * `start` at the bottom finds the page and joins its view to its live part.
  */
 (function () {
   "use strict";
 
-  var RECONNECT_MIN_MS = 500;
-  var RECONNECT_MAX_MS = 15000;
-  var GAP_RETRY_MS = 5000;
-  // The server's MESSAGE_PAGE_SIZE (support/selectors.py): a full page may have more behind it.
-  var MESSAGE_PAGE_SIZE = 500;
+  /* -------------------------------------------------------------------- store -- */
 
-  function csrfToken() {
-    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
+  var store = (function () {
+    // Conversation page: starts from what the server rendered.
+    var lastId = 0;
+    var delivered = {};
 
-  function api(method, url, body) {
-    var headers = { Accept: "application/json" };
-    if (method !== "GET") {
-      headers["X-CSRFToken"] = csrfToken();
-      headers["Content-Type"] = "application/json";
-    }
-    return fetch(url, {
-      method: method,
-      headers: headers,
-      credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }).then(function (response) {
-      return response
-        .json()
-        .catch(function () {
-          return {};
-        })
-        .then(function (data) {
-          if (!response.ok) {
-            var error = new Error(data.detail || "Request failed (" + response.status + ")");
-            error.status = response.status;
-            error.data = data;
-            throw error;
-          }
-          return data;
-        });
-    });
-  }
-
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function clockTime(iso) {
-    var date = new Date(iso);
-    if (isNaN(date.getTime())) return "";
-    return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  }
-
-  function fullTime(iso) {
-    var date = new Date(iso);
-    if (isNaN(date.getTime())) return "";
-    return date.toLocaleString([], { dateStyle: "medium", timeStyle: "medium" });
-  }
-
-  function waitingFor(iso) {
-    var seconds = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 1000));
-    if (seconds < 60) return "less than a minute";
-    var minutes = Math.floor(seconds / 60);
-    if (minutes < 60) return minutes + (minutes === 1 ? " minute" : " minutes");
-    var hours = Math.floor(minutes / 60);
-    var rest = minutes % 60;
-    return hours + (hours === 1 ? " hour" : " hours") + (rest ? ", " + rest + " min" : "");
-  }
-
-  function wsUrl(path, params) {
-    var scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    var query = new URLSearchParams(params || {}).toString();
-    return scheme + "//" + location.host + path + (query ? "?" + query : "");
-  }
-
-  /* A WebSocket that reconnects by itself with exponential backoff and jitter.
-   * `params()` is called at each attempt, so the `after` cursor is always the latest. */
-  function liveSocket(path, params, handlers) {
-    var socket = null;
-    var attempt = 0;
-    var stopped = false;
-    var timer = null;
-
-    function connect() {
-      if (stopped) return;
-      if (navigator.onLine === false) {
-        handlers.state("offline");
-        schedule(); // the "online" event brings us back at once
-        return;
-      }
-      handlers.state("connecting");
-      try {
-        socket = new WebSocket(wsUrl(path, params()));
-      } catch (e) {
-        schedule();
-        return;
-      }
-      socket.onopen = function () {
-        attempt = 0;
-        handlers.state("live");
-        handlers.open();
-      };
-      socket.onmessage = function (event) {
-        var frame;
-        try {
-          frame = JSON.parse(event.data);
-        } catch (e) {
-          return;
-        }
-        handlers.frame(frame);
-      };
-      socket.onclose = function (event) {
-        socket = null;
-        handlers.state("offline");
-        // 4401/4403/4404: credentials or access are gone; retrying will not help.
-        if (event.code === 4401 || event.code === 4403 || event.code === 4404) {
-          handlers.refused(event.code);
-          return;
-        }
-        schedule();
-      };
-    }
-
-    function schedule() {
-      if (stopped || timer) return;
-      var delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * Math.pow(2, attempt));
-      attempt += 1;
-      timer = setTimeout(function () {
-        timer = null;
-        connect();
-      }, delay / 2 + Math.random() * (delay / 2));
-    }
-
-    // The browser knows the network is gone before TCP does: close now, resume on "online".
-    window.addEventListener("offline", function () {
-      if (!socket) return;
-      var old = socket;
-      socket = null;
-      old.onclose = null;
-      old.close();
-      handlers.state("offline");
-      schedule();
-    });
-    window.addEventListener("online", function () {
-      if (!socket && timer) {
-        clearTimeout(timer);
-        timer = null;
-        attempt = 0;
-        connect();
-      }
-    });
-    connect();
-    return {
-      send: function (frame) {
-        if (socket && socket.readyState === WebSocket.OPEN) {
-          socket.send(JSON.stringify(frame));
-          return true;
-        }
-        return false;
-      },
-      stop: function () {
-        stopped = true;
-        if (socket) socket.close();
-      },
-    };
-  }
-
-  /* The queue socket's state, shown the same way on the queue and the All pages. */
-  function showLiveState(liveState) {
-    return function (state) {
-      liveState.dataset.state = state;
-      liveState.textContent =
-        state === "live" ? "Live" : state === "connecting" ? "Connecting…" : "Offline, reconnecting…";
-    };
-  }
-
-  // 4401: logged out; 4403: access changed (a chatbot removed). The page itself knows the
-  // new state, and sends a logged-out agent to the login.
-  function showRefusal(liveState) {
-    return function (code) {
-      liveState.dataset.state = "offline";
-      liveState.textContent =
-        code === 4401 ? "Logged out: reload to log in again." : "Your access changed: reload the page.";
-    };
-  }
-
-  /* ---------------------------------------------------------------- queue page -- */
-
-  function queuePage(root) {
-    var pendingRows = document.getElementById("pending-rows");
-    var activeRows = document.getElementById("active-rows");
-    var badge = document.getElementById("new-badge");
-    var liveState = document.getElementById("live-state");
-    var baseTitle = root.dataset.baseTitle;
-    var requestUrl = root.dataset.requestUrl;
+    // Queue page: every request shown so far, and those that arrived since the agent last
+    // marked the queue as seen.
     var known = {};
     var fresh = {};
-    var refreshing = null;
-    var again = false;
 
-    Array.prototype.forEach.call(pendingRows.querySelectorAll("tr[data-request-id]"), function (row) {
-      known[row.dataset.requestId] = true;
-    });
+    return {
+      resumeConversation: function (cursor, shownIds) {
+        lastId = cursor;
+        shownIds.forEach(function (id) {
+          delivered[id] = true;
+        });
+      },
+      // False for a message already shown; otherwise records it and moves the cursor.
+      deliver: function (id) {
+        if (delivered[id]) return false;
+        delivered[id] = true;
+        if (id > lastId) lastId = id;
+        return true;
+      },
+      lastId: function () {
+        return lastId;
+      },
+      newClientId: function () {
+        if (window.crypto && crypto.randomUUID) return "c-" + crypto.randomUUID();
+        return "c-" + Date.now().toString(36) + Math.random().toString(36).slice(2);
+      },
 
-    function linkTo(r) {
-      var link = el("a", null, r.user_name || "Visitor");
-      link.href = requestUrl.replace("REQUEST_ID", encodeURIComponent(r.request_id));
-      return link;
+      knowWaiting: function (requestId) {
+        known[requestId] = true;
+      },
+      // True while the request is new to the agent (first seen after the page loaded).
+      seeWaiting: function (requestId) {
+        if (!known[requestId]) fresh[requestId] = true;
+        known[requestId] = true;
+        return !!fresh[requestId];
+      },
+      keepNewAmong: function (requestIds) {
+        var waiting = {};
+        requestIds.forEach(function (id) {
+          waiting[id] = true;
+        });
+        Object.keys(fresh).forEach(function (id) {
+          if (!waiting[id]) delete fresh[id];
+        });
+      },
+      newCount: function () {
+        return Object.keys(fresh).length;
+      },
+      markAllSeen: function () {
+        fresh = {};
+      },
+    };
+  })();
+
+  /* ---------------------------------------------------------------------- api -- */
+
+  var api = (function () {
+    function csrfToken() {
+      var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+      return match ? decodeURIComponent(match[1]) : "";
     }
 
-    function row(r, lastCell) {
-      var tr = el("tr");
-      tr.dataset.requestId = r.request_id;
-      var who = el("td");
-      who.appendChild(linkTo(r));
-      if (r.user_email) who.appendChild(el("div", "muted", r.user_email));
-      tr.appendChild(who);
-      tr.appendChild(el("td", null, r.chatbot.name));
-      var first = r.initial_message || "";
-      tr.appendChild(el("td", "excerpt", first.length > 120 ? first.slice(0, 119) + "…" : first));
-      tr.appendChild(lastCell);
-      return tr;
-    }
-
-    function waitingCell(r) {
-      var td = el("td");
-      var time = el("time", "waiting", waitingFor(r.created_at));
-      time.setAttribute("datetime", r.created_at);
-      td.appendChild(time);
-      return td;
-    }
-
-    function render(pending, active) {
-      pendingRows.replaceChildren();
-      pending.forEach(function (r) {
-        if (!known[r.request_id]) fresh[r.request_id] = true;
-        known[r.request_id] = true;
-        var tr = row(r, waitingCell(r));
-        if (fresh[r.request_id]) tr.classList.add("is-new");
-        pendingRows.appendChild(tr);
+    function call(method, url, body) {
+      var headers = { Accept: "application/json" };
+      if (method !== "GET") {
+        headers["X-CSRFToken"] = csrfToken();
+        headers["Content-Type"] = "application/json";
+      }
+      return fetch(url, {
+        method: method,
+        headers: headers,
+        credentials: "same-origin",
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }).then(function (response) {
+        return response
+          .json()
+          .catch(function () {
+            return {};
+          })
+          .then(function (data) {
+            if (!response.ok) {
+              var error = new Error(data.detail || "Request failed (" + response.status + ")");
+              error.status = response.status;
+              error.data = data;
+              throw error;
+            }
+            return data;
+          });
       });
-      activeRows.replaceChildren();
-      active.forEach(function (r) {
-        activeRows.appendChild(row(r, el("td", null, r.agent_name || "")));
-      });
-      var stillPending = {};
-      pending.forEach(function (r) {
-        stillPending[r.request_id] = true;
-      });
-      Object.keys(fresh).forEach(function (id) {
-        if (!stillPending[id]) delete fresh[id];
-      });
-      document.getElementById("pending-count").textContent = String(pending.length);
-      document.getElementById("active-count").textContent = String(active.length);
-      document.getElementById("pending-empty").hidden = pending.length > 0;
-      document.getElementById("active-empty").hidden = active.length > 0;
-      showCounts(pending.length);
     }
 
-    function showCounts(pendingCount) {
-      var newCount = Object.keys(fresh).length;
-      badge.hidden = newCount === 0;
-      badge.textContent = newCount === 1 ? "1 new request" : newCount + " new requests";
-      document.title = (pendingCount ? "(" + pendingCount + ") " : "") + baseTitle;
+    return {
+      // Resolves [pending answer, active answer].
+      queue: function (pendingUrl, activeUrl) {
+        return Promise.all([call("GET", pendingUrl), call("GET", activeUrl)]);
+      },
+      request: function (requestUrl) {
+        return call("GET", requestUrl);
+      },
+      act: function (requestUrl, action) {
+        return call("POST", requestUrl + "/" + action);
+      },
+      messagesAfter: function (requestUrl, after) {
+        return call("GET", requestUrl + "/messages?after=" + after);
+      },
+      sendMessage: function (requestUrl, text, clientId) {
+        return call("POST", requestUrl + "/messages", { message: text, client_id: clientId });
+      },
+      // A fresh copy of an HTML page, parsed but never inserted (DOMParser runs no script);
+      // null when the server refuses it.
+      pageCopy: function (url) {
+        return fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+          .then(function (response) {
+            return response.ok ? response.text() : null;
+          })
+          .then(function (text) {
+            return text === null ? null : new DOMParser().parseFromString(text, "text/html");
+          });
+      },
+    };
+  })();
+
+  /* --------------------------------------------------------------------- live -- */
+
+  var live = (function () {
+    var RECONNECT_MIN_MS = 500;
+    var RECONNECT_MAX_MS = 15000;
+    var GAP_RETRY_MS = 5000;
+
+    function noParams() {
+      return {};
     }
 
-    // One refresh at a time; news arriving meanwhile asks for one more.
-    function refresh() {
-      if (refreshing) {
-        again = true;
+    function wsUrl(path, params) {
+      var scheme = location.protocol === "https:" ? "wss:" : "ws:";
+      var query = new URLSearchParams(params || {}).toString();
+      return scheme + "//" + location.host + path + (query ? "?" + query : "");
+    }
+
+    /* A WebSocket that reconnects by itself with exponential backoff and jitter.
+     * `params()` is called at each attempt, so the `after` cursor is always the latest. */
+    function socket(path, params, handlers) {
+      var ws = null;
+      var attempt = 0;
+      var stopped = false;
+      var timer = null;
+
+      function connect() {
+        if (stopped) return;
+        if (navigator.onLine === false) {
+          handlers.state("offline");
+          schedule(); // the "online" event brings us back at once
+          return;
+        }
+        handlers.state("connecting");
+        try {
+          ws = new WebSocket(wsUrl(path, params()));
+        } catch (e) {
+          schedule();
+          return;
+        }
+        ws.onopen = function () {
+          attempt = 0;
+          handlers.state("live");
+          handlers.open();
+        };
+        ws.onmessage = function (event) {
+          var frame;
+          try {
+            frame = JSON.parse(event.data);
+          } catch (e) {
+            return;
+          }
+          handlers.frame(frame);
+        };
+        ws.onclose = function (event) {
+          ws = null;
+          handlers.state("offline");
+          // 4401/4403/4404: credentials or access are gone; retrying will not help.
+          if (event.code === 4401 || event.code === 4403 || event.code === 4404) {
+            handlers.refused(event.code);
+            return;
+          }
+          schedule();
+        };
+      }
+
+      function schedule() {
+        if (stopped || timer) return;
+        var delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * Math.pow(2, attempt));
+        attempt += 1;
+        timer = setTimeout(function () {
+          timer = null;
+          connect();
+        }, delay / 2 + Math.random() * (delay / 2));
+      }
+
+      // The browser knows the network is gone before TCP does: close now, resume on "online".
+      window.addEventListener("offline", function () {
+        if (!ws) return;
+        var old = ws;
+        ws = null;
+        old.onclose = null;
+        old.close();
+        handlers.state("offline");
+        schedule();
+      });
+      window.addEventListener("online", function () {
+        if (!ws && timer) {
+          clearTimeout(timer);
+          timer = null;
+          attempt = 0;
+          connect();
+        }
+      });
+      connect();
+      return {
+        send: function (frame) {
+          if (ws && ws.readyState === WebSocket.OPEN) {
+            ws.send(JSON.stringify(frame));
+            return true;
+          }
+          return false;
+        },
+        stop: function () {
+          stopped = true;
+          if (ws) ws.close();
+        },
+      };
+    }
+
+    /* ------------------------------------------------------------ queue page -- */
+
+    // Any news re-reads both lists. One refresh at a time; news arriving meanwhile asks
+    // for one more.
+    function followQueue(settings, page) {
+      var refreshing = null;
+      var again = false;
+
+      function refresh() {
+        if (refreshing) {
+          again = true;
+          return refreshing;
+        }
+        refreshing = api
+          .queue(settings.pendingUrl, settings.activeUrl)
+          .then(function (lists) {
+            page.render(lists[0].requests, lists[1].requests);
+          })
+          .catch(function () {})
+          .then(function () {
+            refreshing = null;
+            if (again) {
+              again = false;
+              refresh();
+            }
+          });
         return refreshing;
       }
-      refreshing = Promise.all([api("GET", root.dataset.pendingUrl), api("GET", root.dataset.activeUrl)])
-        .then(function (lists) {
-          render(lists[0].requests, lists[1].requests);
-        })
-        .catch(function () {})
-        .then(function () {
-          refreshing = null;
-          if (again) {
-            again = false;
-            refresh();
-          }
-        });
-      return refreshing;
-    }
 
-    badge.addEventListener("click", function () {
-      fresh = {};
-      Array.prototype.forEach.call(pendingRows.querySelectorAll("tr.is-new"), function (tr) {
-        tr.classList.remove("is-new");
-      });
-      showCounts(pendingRows.children.length);
-    });
-
-    setInterval(function () {
-      Array.prototype.forEach.call(root.querySelectorAll("time.waiting"), function (time) {
-        time.textContent = waitingFor(time.getAttribute("datetime"));
-      });
-    }, 15000);
-
-    showCounts(pendingRows.children.length);
-    liveSocket(
-      root.dataset.wsPath,
-      function () {
-        return {};
-      },
-      {
-        state: showLiveState(liveState),
+      socket(settings.wsPath, noParams, {
+        state: page.showState,
         open: refresh, // whatever happened while we were away
         frame: function (frame) {
           if (frame.type !== "typing") refresh();
         },
-        refused: showRefusal(liveState),
-      }
-    );
-  }
-
-  /* ------------------------------------------------------------ all-requests page -- */
-
-  var STATUS_LABELS = { pending: "Pending", active: "Active", resolved: "Resolved", closed: "Closed" };
-
-  /* The filtered, paginated list, live: rows on the page follow their request's status
-   * and agent; a new request that belongs at the top of this page appears there; one that
-   * lands elsewhere (a later page) or news missed while offline offers a reload. */
-  function allPage(root) {
-    var rows = document.querySelector("#all-requests tbody");
-    var liveState = document.getElementById("live-state");
-    var news = document.getElementById("list-news");
-    var newsText = document.getElementById("list-news-text");
-    var count = document.getElementById("all-count");
-    var requestUrl = root.dataset.requestUrl;
-    var page = Number(root.dataset.page || "1");
-    var wantedStatus = root.dataset.status || "";
-    var query = (root.dataset.query || "").trim().toLowerCase();
-    var wantedChatbot = "";
-    Array.prototype.forEach.call(document.querySelectorAll("#filter-chatbot option[data-key]"), function (option) {
-      if (option.defaultSelected) wantedChatbot = option.dataset.key;
-    });
-    var opened = false;
-    var missed = 0;
-
-    function matches(r) {
-      if (wantedStatus && r.status !== wantedStatus) return false;
-      if (wantedChatbot && r.chatbot.key !== wantedChatbot) return false;
-      if (!query) return true;
-      return (
-        [r.user_name, r.user_email, r.initial_message].some(function (field) {
-          return (field || "").toLowerCase().indexOf(query) !== -1;
-        }) || r.request_id === root.dataset.query.trim()
-      );
-    }
-
-    function statusBadge(status) {
-      return el("span", "status status-" + status, STATUS_LABELS[status] || status);
-    }
-
-    function newRow(r) {
-      var tr = el("tr", "is-new");
-      tr.dataset.requestId = r.request_id;
-      var who = el("td");
-      var link = el("a", null, r.user_name || "Visitor");
-      link.href = requestUrl.replace("REQUEST_ID", encodeURIComponent(r.request_id));
-      who.appendChild(link);
-      if (r.user_email) who.appendChild(el("div", "muted", r.user_email));
-      tr.appendChild(who);
-      tr.appendChild(el("td", null, r.chatbot.name));
-      var statusCell = el("td");
-      statusCell.appendChild(statusBadge(r.status));
-      tr.appendChild(statusCell);
-      var first = r.initial_message || "";
-      tr.appendChild(el("td", "excerpt", first.length > 100 ? first.slice(0, 99) + "…" : first));
-      tr.appendChild(el("td", "agent", r.agent_name || ""));
-      var created = el("td");
-      var time = el("time", null, fullTime(r.created_at));
-      time.setAttribute("datetime", r.created_at);
-      created.appendChild(time);
-      tr.appendChild(created);
-      return tr;
-    }
-
-    function offerReload(text) {
-      newsText.textContent = text;
-      news.hidden = false;
-    }
-
-    // What the list shows: each row's request, status and agent, and the total.
-    function signature(doc) {
-      var parts = Array.prototype.map.call(doc.querySelectorAll("#all-requests tbody tr[data-request-id]"), function (tr) {
-        var status = tr.querySelector(".status");
-        var agent = tr.querySelector("td.agent");
-        return [
-          tr.dataset.requestId,
-          status ? status.className : "",
-          agent ? agent.textContent.trim() : "",
-        ].join(" ");
+        refused: page.showRefusal,
       });
-      var total = doc.getElementById("all-count");
-      parts.push(total ? total.textContent.trim() : "");
-      return parts.join("\n");
     }
+
+    /* ---------------------------------------------------- all-requests page -- */
 
     /* The server rendered this page before the queue socket opened, and a change made in
      * between sends the page no event. There is no "changed since" API to ask, so once the
-     * socket is open (every later change arrives as a frame) read the page again and
-     * compare what the copy shows with what this page shows now: other rows, statuses,
-     * agents or total offer the reload. The copy is parsed, never inserted (DOMParser runs
-     * no script). A change that lands between the server rendering the copy and this
-     * comparison can offer a reload that was not needed; none can hide one that was. */
-    function checkSinceRendered() {
-      fetch(location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
-        .then(function (response) {
-          return response.ok ? response.text() : null;
-        })
-        .then(function (text) {
-          if (text === null) return;
-          var fresh = new DOMParser().parseFromString(text, "text/html");
-          if (!fresh.getElementById("all-requests")) return; // not the list (a login page)
-          if (signature(fresh) !== signature(document) && news.hidden) {
-            offerReload("Requests changed while the page was loading.");
-          }
+     * socket is open (every later change arrives as a frame) read the page again and let
+     * the view compare the copy with what it shows now. A change that lands between the
+     * server rendering the copy and this comparison can offer a reload that was not
+     * needed; none can hide one that was. */
+    function checkSinceRendered(page) {
+      api
+        .pageCopy(location.href)
+        .then(function (copy) {
+          if (copy) page.compareWith(copy);
         })
         .catch(function () {});
     }
 
-    function apply(frame) {
-      var r = frame.request;
-      if (!r) return;
-      var existing = rows.querySelector('tr[data-request-id="' + CSS.escape(r.request_id) + '"]');
-      if (existing) {
-        var statusCell = existing.querySelector(".status");
-        if (statusCell) statusCell.replaceWith(statusBadge(r.status));
-        var agentCell = existing.querySelector("td.agent");
-        if (agentCell) agentCell.textContent = r.agent_name || "";
-        existing.classList.add("is-new");
-        return;
-      }
-      if (frame.action !== "created" || !matches(r)) return;
-      if (page === 1) {
-        var empty = document.getElementById("all-empty");
-        if (empty) empty.remove();
-        rows.insertBefore(newRow(r), rows.firstChild);
-        count.textContent = String(Number(count.textContent) + 1);
-      } else {
-        missed += 1;
-        offerReload(missed === 1 ? "1 new request on the first page." : missed + " new requests on the first page.");
-      }
-    }
-
-    liveSocket(
-      root.dataset.wsPath,
-      function () {
-        return {};
-      },
-      {
-        state: showLiveState(liveState),
+    function followList(settings, page) {
+      var opened = false;
+      socket(settings.wsPath, noParams, {
+        state: page.showState,
         open: function () {
           // Events sent while the socket was down are gone: say so rather than guess.
-          if (opened) offerReload("The connection dropped; requests may have changed meanwhile.");
-          else checkSinceRendered();
+          if (opened) page.offerReload("The connection dropped; requests may have changed meanwhile.");
+          else checkSinceRendered(page);
           opened = true;
         },
         frame: function (frame) {
-          if (frame.type === "queue") apply(frame);
+          if (frame.type === "queue") page.showChange(frame.request, frame.action);
         },
-        refused: showRefusal(liveState),
-      }
-    );
-  }
-
-  /* --------------------------------------------------------- conversation page -- */
-
-  function conversationPage(root) {
-    var requestId = root.dataset.requestId;
-    var apiBase = root.dataset.api;
-    var me = root.dataset.me;
-    var visitorName = root.dataset.visitorName;
-    var thread = document.getElementById("thread");
-    var typing = document.getElementById("typing-indicator");
-    var statusLine = document.getElementById("status-line");
-    var statusBadge = document.getElementById("status-badge");
-    var connection = document.getElementById("connection-state");
-    var actionError = document.getElementById("action-error");
-    var form = document.getElementById("message-form");
-    var input = document.getElementById("message-input");
-    var lastId = parseInt(root.dataset.lastId, 10) || 0;
-    var seen = {};
-    var typingTimer = null;
-    var lastTypingSent = 0;
-    var stopTypingTimer = null;
-    var socket = null;
-
-    Array.prototype.forEach.call(thread.querySelectorAll("li[data-id]"), function (li) {
-      seen[li.dataset.id] = true;
-    });
-    Array.prototype.forEach.call(root.querySelectorAll(".line time[datetime]"), function (time) {
-      time.textContent = clockTime(time.getAttribute("datetime"));
-    });
-    Array.prototype.forEach.call(root.querySelectorAll(".request-meta time[datetime]"), function (time) {
-      time.textContent = fullTime(time.getAttribute("datetime"));
-    });
-
-    var LABELS = { pending: "Pending", active: "Active", resolved: "Resolved", closed: "Closed" };
-
-    function statusText(status, holder) {
-      if (status === "pending") return "Waiting for an agent";
-      if (status === "active") return holder && holder !== me ? holder + " has it" : "You joined";
-      if (status === "resolved") return "Resolved";
-      return "Closed";
-    }
-
-    function setStatus(status, holder) {
-      if (holder !== undefined && holder !== null) root.dataset.holder = holder;
-      root.dataset.status = status;
-      statusBadge.textContent = LABELS[status] || status;
-      statusLine.textContent = statusText(status, root.dataset.holder);
-      if (status === "closed") typing.hidden = true;
-    }
-
-    function setTime(id, iso) {
-      var dd = document.getElementById(id);
-      if (!dd) return;
-      if (!iso) {
-        dd.textContent = "—";
-        return;
-      }
-      var time = el("time", null, fullTime(iso));
-      time.setAttribute("datetime", iso);
-      dd.replaceChildren(time);
-    }
-
-    function applyRequest(data) {
-      setStatus(data.status, data.agent_name || "");
-      setTime("joined-at", data.admin_joined_at);
-      setTime("first-response-at", data.first_response_at);
-      setTime("resolved-at", data.resolved_at);
-      setTime("closed-at", data.closed_at);
-    }
-
-    function senderName(m) {
-      if (m.sender_type === "system") return "System";
-      return m.sender_name || (m.sender_type === "user" ? visitorName : "Agent");
-    }
-
-    function append(m) {
-      if (seen[m.id]) return;
-      seen[m.id] = true;
-      if (m.client_id) {
-        var pending = thread.querySelector('li.is-pending[data-client-id="' + CSS.escape(m.client_id) + '"]');
-        if (pending) pending.remove();
-      }
-      var li = el("li", "line sender-" + m.sender_type);
-      li.dataset.id = m.id;
-      li.appendChild(el("span", "who", senderName(m)));
-      li.appendChild(document.createTextNode(" "));
-      var time = el("time", null, clockTime(m.created_at));
-      time.setAttribute("datetime", m.created_at);
-      li.appendChild(time);
-      li.appendChild(el("p", "text", m.text));
-      // Keep id order even if a replayed message arrives after a newer live one.
-      var after = null;
-      Array.prototype.some.call(thread.querySelectorAll("li[data-id]"), function (other) {
-        if (parseInt(other.dataset.id, 10) > m.id) {
-          after = other;
-          return true;
-        }
-        return false;
+        refused: page.showRefusal,
       });
-      thread.insertBefore(li, after || thread.querySelector("li.is-pending"));
-      if (m.id > lastId) lastId = m.id;
-      if (m.sender_type === "user") typing.hidden = true;
-      thread.scrollTop = thread.scrollHeight;
     }
+
+    /* ----------------------------------------------------- conversation page -- */
+
+    var conversation = null; // {requestUrl, pageSize, page}
+    var conversationSocket = null;
 
     // Every message after `after`, page by page: a contiguous read, so no gap check.
     function readAfter(after) {
-      return api("GET", apiBase + "/messages?after=" + after).then(function (data) {
+      return api.messagesAfter(conversation.requestUrl, after).then(function (data) {
         var messages = data.messages || [];
-        messages.forEach(append);
-        if (messages.length >= MESSAGE_PAGE_SIZE) return readAfter(messages[messages.length - 1].id);
+        messages.forEach(conversation.page.append);
+        if (messages.length >= conversation.pageSize) return readAfter(messages[messages.length - 1].id);
       });
     }
 
     function catchUp() {
-      return readAfter(lastId).catch(function () {});
+      return readAfter(store.lastId()).catch(function () {});
     }
 
     var gapFrom = null;
@@ -618,56 +370,28 @@
      * shared by all requests, so a skip is only a possible gap (docs/decisions.md). */
     function received(m) {
       if (!m || typeof m.id !== "number") return;
-      var previous = lastId;
-      append(m);
+      var previous = store.lastId();
+      conversation.page.append(m);
       if (m.id > previous + 1) fillGap(previous);
     }
 
     function refreshRequest() {
-      return api("GET", apiBase)
-        .then(applyRequest)
+      return api
+        .request(conversation.requestUrl)
+        .then(conversation.page.applyRequest)
         .catch(function () {});
-    }
-
-    function showError(text) {
-      actionError.textContent = text;
-      actionError.hidden = !text;
-    }
-
-    Array.prototype.forEach.call(root.querySelectorAll(".request-actions form"), function (actionForm) {
-      actionForm.addEventListener("submit", function (event) {
-        event.preventDefault();
-        var button = actionForm.querySelector("button");
-        button.disabled = true;
-        showError("");
-        api("POST", apiBase + "/" + actionForm.dataset.action)
-          .then(applyRequest)
-          .catch(function (error) {
-            showError(error.message);
-            return refreshRequest();
-          })
-          .then(function () {
-            button.disabled = false;
-            return catchUp();
-          });
-      });
-    });
-
-    function newClientId() {
-      if (window.crypto && crypto.randomUUID) return "c-" + crypto.randomUUID();
-      return "c-" + Date.now().toString(36) + Math.random().toString(36).slice(2);
     }
 
     // Sent over HTTP (the answer is the acknowledgement); retried with the same client_id,
     // so a lost answer never makes a second message.
     function sendMessage(text, clientId, attempt) {
-      api("POST", apiBase + "/messages", { message: text, client_id: clientId })
+      api
+        .sendMessage(conversation.requestUrl, text, clientId)
         .then(received)
         .catch(function (error) {
           if (error.status && error.status < 500 && error.status !== 429) {
-            var pending = thread.querySelector('li.is-pending[data-client-id="' + CSS.escape(clientId) + '"]');
-            if (pending) pending.remove();
-            showError(error.message);
+            conversation.page.dropPending(clientId);
+            conversation.page.showError(error.message);
             return;
           }
           setTimeout(function () {
@@ -676,105 +400,574 @@
         });
     }
 
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      var text = input.value.trim();
-      if (!text) return;
-      var clientId = newClientId();
-      var li = el("li", "line sender-admin is-pending");
-      li.dataset.clientId = clientId;
-      li.appendChild(el("span", "who", me));
-      li.appendChild(el("p", "text", text));
-      thread.appendChild(li);
-      input.value = "";
-      showError("");
-      sendTyping(false);
-      sendMessage(text, clientId, 0);
-    });
-
-    input.addEventListener("keydown", function (event) {
-      if (event.key === "Enter" && !event.shiftKey) {
-        event.preventDefault();
-        form.requestSubmit();
-      }
-    });
-
+    var stopTypingTimer = null;
+    var lastTypingSent = 0;
     function sendTyping(isTyping) {
-      if (!socket) return;
+      if (!conversationSocket) return;
       clearTimeout(stopTypingTimer);
       if (isTyping) {
         if (Date.now() - lastTypingSent > 2500) {
           lastTypingSent = Date.now();
-          socket.send({ type: "typing", typing: true });
+          conversationSocket.send({ type: "typing", typing: true });
         }
         stopTypingTimer = setTimeout(function () {
           sendTyping(false);
         }, 4000);
       } else if (lastTypingSent) {
         lastTypingSent = 0;
-        socket.send({ type: "typing", typing: false });
+        conversationSocket.send({ type: "typing", typing: false });
       }
     }
-    input.addEventListener("input", function () {
-      sendTyping(input.value.length > 0);
-    });
 
-    socket = liveSocket(
-      root.dataset.wsPath,
-      function () {
-        return { after: String(lastId) };
-      },
-      {
-        state: function (state) {
-          connection.dataset.state = state;
-          connection.textContent =
-            state === "live" ? "Live" : state === "connecting" ? "Connecting…" : "Offline, reconnecting…";
-        },
-        open: function () {
-          // The history frame replays from `after`; the HTTP read covers a server that
-          // sent none, and anything a dropped broadcast took away.
-          catchUp();
-          refreshRequest();
-        },
-        frame: function (frame) {
-          if (frame.type === "history") {
-            (frame.messages || []).forEach(append);
-            if (frame.status && frame.status !== root.dataset.status) refreshRequest();
-          } else if (frame.type === "message") {
-            received(frame.message);
-          } else if (frame.type === "status") {
-            setStatus(frame.status, frame.agent_name || "");
-            refreshRequest();
-            catchUp();
-          } else if (frame.type === "typing" && frame.sender_type === "user") {
-            clearTimeout(typingTimer);
-            typing.hidden = !frame.typing || root.dataset.status === "closed";
-            if (frame.typing) {
-              typingTimer = setTimeout(function () {
-                typing.hidden = true;
-              }, 6000);
-            }
-          } else if (frame.type === "error") {
-            showError(frame.detail || "");
-          }
-        },
-        refused: function () {
-          connection.textContent = "This conversation is no longer available to you.";
-        },
+    function onConversationFrame(frame) {
+      var page = conversation.page;
+      if (frame.type === "history") {
+        (frame.messages || []).forEach(page.append);
+        if (frame.status && frame.status !== page.status()) refreshRequest();
+      } else if (frame.type === "message") {
+        received(frame.message);
+      } else if (frame.type === "status") {
+        page.setStatus(frame.status, frame.agent_name || "");
+        refreshRequest();
+        catchUp();
+      } else if (frame.type === "typing" && frame.sender_type === "user") {
+        page.showVisitorTyping(frame.typing);
+      } else if (frame.type === "error") {
+        page.showError(frame.detail || "");
       }
-    );
+    }
 
-    // A broadcast the channel layer dropped is not lost: the database has it.
-    setInterval(catchUp, 30000);
-  }
+    function followConversation(settings, page) {
+      conversation = { requestUrl: settings.requestUrl, pageSize: settings.pageSize, page: page };
+      conversationSocket = socket(
+        settings.wsPath,
+        function () {
+          return { after: String(store.lastId()) };
+        },
+        {
+          state: page.showConnection,
+          open: function () {
+            // The history frame replays from `after`; the HTTP read covers a server that
+            // sent none, and anything a dropped broadcast took away.
+            catchUp();
+            refreshRequest();
+          },
+          frame: onConversationFrame,
+          refused: page.showRefused,
+        }
+      );
+      // A broadcast the channel layer dropped is not lost: the database has it.
+      setInterval(catchUp, 30000);
+    }
+
+    return {
+      followQueue: followQueue,
+      followList: followList,
+      followConversation: followConversation,
+      catchUp: catchUp,
+      refreshRequest: refreshRequest,
+      send: function (text, clientId) {
+        sendMessage(text, clientId, 0);
+      },
+      sendTyping: sendTyping,
+    };
+  })();
+
+  /* --------------------------------------------------------------------- view -- */
+
+  var view = (function () {
+    var STATUS_LABELS = { pending: "Pending", active: "Active", resolved: "Resolved", closed: "Closed" };
+
+    function el(tag, className, text) {
+      var node = document.createElement(tag);
+      if (className) node.className = className;
+      if (text !== undefined && text !== null) node.textContent = String(text);
+      return node;
+    }
+
+    function clockTime(iso) {
+      var date = new Date(iso);
+      if (isNaN(date.getTime())) return "";
+      return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    }
+
+    function fullTime(iso) {
+      var date = new Date(iso);
+      if (isNaN(date.getTime())) return "";
+      return date.toLocaleString([], { dateStyle: "medium", timeStyle: "medium" });
+    }
+
+    function waitingFor(iso) {
+      var seconds = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 1000));
+      if (seconds < 60) return "less than a minute";
+      var minutes = Math.floor(seconds / 60);
+      if (minutes < 60) return minutes + (minutes === 1 ? " minute" : " minutes");
+      var hours = Math.floor(minutes / 60);
+      var rest = minutes % 60;
+      return hours + (hours === 1 ? " hour" : " hours") + (rest ? ", " + rest + " min" : "");
+    }
+
+    /* The queue socket's state, shown the same way on the queue and the All pages. */
+    function showLiveState(liveState) {
+      return function (state) {
+        liveState.dataset.state = state;
+        liveState.textContent =
+          state === "live" ? "Live" : state === "connecting" ? "Connecting…" : "Offline, reconnecting…";
+      };
+    }
+
+    // 4401: logged out; 4403: access changed (a chatbot removed). The page itself knows the
+    // new state, and sends a logged-out agent to the login.
+    function showRefusal(liveState) {
+      return function (code) {
+        liveState.dataset.state = "offline";
+        liveState.textContent =
+          code === 4401 ? "Logged out: reload to log in again." : "Your access changed: reload the page.";
+      };
+    }
+
+    /* ------------------------------------------------------------ queue page -- */
+
+    function queuePage(root) {
+      var pendingRows = document.getElementById("pending-rows");
+      var activeRows = document.getElementById("active-rows");
+      var badge = document.getElementById("new-badge");
+      var liveState = document.getElementById("live-state");
+      var baseTitle = root.dataset.baseTitle;
+      var requestUrl = root.dataset.requestUrl;
+
+      Array.prototype.forEach.call(pendingRows.querySelectorAll("tr[data-request-id]"), function (row) {
+        store.knowWaiting(row.dataset.requestId);
+      });
+
+      function linkTo(r) {
+        var link = el("a", null, r.user_name || "Visitor");
+        link.href = requestUrl.replace("REQUEST_ID", encodeURIComponent(r.request_id));
+        return link;
+      }
+
+      function row(r, lastCell) {
+        var tr = el("tr");
+        tr.dataset.requestId = r.request_id;
+        var who = el("td");
+        who.appendChild(linkTo(r));
+        if (r.user_email) who.appendChild(el("div", "muted", r.user_email));
+        tr.appendChild(who);
+        tr.appendChild(el("td", null, r.chatbot.name));
+        var first = r.initial_message || "";
+        tr.appendChild(el("td", "excerpt", first.length > 120 ? first.slice(0, 119) + "…" : first));
+        tr.appendChild(lastCell);
+        return tr;
+      }
+
+      function waitingCell(r) {
+        var td = el("td");
+        var time = el("time", "waiting", waitingFor(r.created_at));
+        time.setAttribute("datetime", r.created_at);
+        td.appendChild(time);
+        return td;
+      }
+
+      function render(pending, active) {
+        pendingRows.replaceChildren();
+        pending.forEach(function (r) {
+          var isNew = store.seeWaiting(r.request_id);
+          var tr = row(r, waitingCell(r));
+          if (isNew) tr.classList.add("is-new");
+          pendingRows.appendChild(tr);
+        });
+        activeRows.replaceChildren();
+        active.forEach(function (r) {
+          activeRows.appendChild(row(r, el("td", null, r.agent_name || "")));
+        });
+        store.keepNewAmong(
+          pending.map(function (r) {
+            return r.request_id;
+          })
+        );
+        document.getElementById("pending-count").textContent = String(pending.length);
+        document.getElementById("active-count").textContent = String(active.length);
+        document.getElementById("pending-empty").hidden = pending.length > 0;
+        document.getElementById("active-empty").hidden = active.length > 0;
+        showCounts(pending.length);
+      }
+
+      function showCounts(pendingCount) {
+        var newCount = store.newCount();
+        badge.hidden = newCount === 0;
+        badge.textContent = newCount === 1 ? "1 new request" : newCount + " new requests";
+        document.title = (pendingCount ? "(" + pendingCount + ") " : "") + baseTitle;
+      }
+
+      badge.addEventListener("click", function () {
+        store.markAllSeen();
+        Array.prototype.forEach.call(pendingRows.querySelectorAll("tr.is-new"), function (tr) {
+          tr.classList.remove("is-new");
+        });
+        showCounts(pendingRows.children.length);
+      });
+
+      setInterval(function () {
+        Array.prototype.forEach.call(root.querySelectorAll("time.waiting"), function (time) {
+          time.textContent = waitingFor(time.getAttribute("datetime"));
+        });
+      }, 15000);
+
+      showCounts(pendingRows.children.length);
+      return {
+        render: render,
+        showState: showLiveState(liveState),
+        showRefusal: showRefusal(liveState),
+      };
+    }
+
+    /* ---------------------------------------------------- all-requests page -- */
+
+    /* The filtered, paginated list, live: rows on the page follow their request's status
+     * and agent; a new request that belongs at the top of this page appears there; one that
+     * lands elsewhere (a later page) or news missed while offline offers a reload. */
+    function listPage(root) {
+      var rows = document.querySelector("#all-requests tbody");
+      var liveState = document.getElementById("live-state");
+      var news = document.getElementById("list-news");
+      var newsText = document.getElementById("list-news-text");
+      var count = document.getElementById("all-count");
+      var requestUrl = root.dataset.requestUrl;
+      var page = Number(root.dataset.page || "1");
+      var wantedStatus = root.dataset.status || "";
+      var query = (root.dataset.query || "").trim().toLowerCase();
+      var wantedChatbot = "";
+      Array.prototype.forEach.call(document.querySelectorAll("#filter-chatbot option[data-key]"), function (option) {
+        if (option.defaultSelected) wantedChatbot = option.dataset.key;
+      });
+      var missed = 0;
+
+      function matches(r) {
+        if (wantedStatus && r.status !== wantedStatus) return false;
+        if (wantedChatbot && r.chatbot.key !== wantedChatbot) return false;
+        if (!query) return true;
+        return (
+          [r.user_name, r.user_email, r.initial_message].some(function (field) {
+            return (field || "").toLowerCase().indexOf(query) !== -1;
+          }) || r.request_id === root.dataset.query.trim()
+        );
+      }
+
+      function statusBadge(status) {
+        return el("span", "status status-" + status, STATUS_LABELS[status] || status);
+      }
+
+      function newRow(r) {
+        var tr = el("tr", "is-new");
+        tr.dataset.requestId = r.request_id;
+        var who = el("td");
+        var link = el("a", null, r.user_name || "Visitor");
+        link.href = requestUrl.replace("REQUEST_ID", encodeURIComponent(r.request_id));
+        who.appendChild(link);
+        if (r.user_email) who.appendChild(el("div", "muted", r.user_email));
+        tr.appendChild(who);
+        tr.appendChild(el("td", null, r.chatbot.name));
+        var statusCell = el("td");
+        statusCell.appendChild(statusBadge(r.status));
+        tr.appendChild(statusCell);
+        var first = r.initial_message || "";
+        tr.appendChild(el("td", "excerpt", first.length > 100 ? first.slice(0, 99) + "…" : first));
+        tr.appendChild(el("td", "agent", r.agent_name || ""));
+        var created = el("td");
+        var time = el("time", null, fullTime(r.created_at));
+        time.setAttribute("datetime", r.created_at);
+        created.appendChild(time);
+        tr.appendChild(created);
+        return tr;
+      }
+
+      function offerReload(text) {
+        newsText.textContent = text;
+        news.hidden = false;
+      }
+
+      // What the list shows: each row's request, status and agent, and the total.
+      function signature(doc) {
+        var parts = Array.prototype.map.call(doc.querySelectorAll("#all-requests tbody tr[data-request-id]"), function (tr) {
+          var status = tr.querySelector(".status");
+          var agent = tr.querySelector("td.agent");
+          return [
+            tr.dataset.requestId,
+            status ? status.className : "",
+            agent ? agent.textContent.trim() : "",
+          ].join(" ");
+        });
+        var total = doc.getElementById("all-count");
+        parts.push(total ? total.textContent.trim() : "");
+        return parts.join("\n");
+      }
+
+      // A fresh copy of this page: other rows, statuses, agents or total than this page
+      // shows now offer the reload.
+      function compareWith(copy) {
+        if (!copy.getElementById("all-requests")) return; // not the list (a login page)
+        if (signature(copy) !== signature(document) && news.hidden) {
+          offerReload("Requests changed while the page was loading.");
+        }
+      }
+
+      function showChange(r, action) {
+        if (!r) return;
+        var existing = rows.querySelector('tr[data-request-id="' + CSS.escape(r.request_id) + '"]');
+        if (existing) {
+          var statusCell = existing.querySelector(".status");
+          if (statusCell) statusCell.replaceWith(statusBadge(r.status));
+          var agentCell = existing.querySelector("td.agent");
+          if (agentCell) agentCell.textContent = r.agent_name || "";
+          existing.classList.add("is-new");
+          return;
+        }
+        if (action !== "created" || !matches(r)) return;
+        if (page === 1) {
+          var empty = document.getElementById("all-empty");
+          if (empty) empty.remove();
+          rows.insertBefore(newRow(r), rows.firstChild);
+          count.textContent = String(Number(count.textContent) + 1);
+        } else {
+          missed += 1;
+          offerReload(missed === 1 ? "1 new request on the first page." : missed + " new requests on the first page.");
+        }
+      }
+
+      return {
+        showChange: showChange,
+        offerReload: offerReload,
+        compareWith: compareWith,
+        showState: showLiveState(liveState),
+        showRefusal: showRefusal(liveState),
+      };
+    }
+
+    /* ----------------------------------------------------- conversation page -- */
+
+    function conversationPage(root) {
+      var requestUrl = root.dataset.api;
+      var me = root.dataset.me;
+      var visitorName = root.dataset.visitorName;
+      var thread = document.getElementById("thread");
+      var typing = document.getElementById("typing-indicator");
+      var statusLine = document.getElementById("status-line");
+      var statusBadge = document.getElementById("status-badge");
+      var connection = document.getElementById("connection-state");
+      var actionError = document.getElementById("action-error");
+      var form = document.getElementById("message-form");
+      var input = document.getElementById("message-input");
+      var typingTimer = null;
+
+      store.resumeConversation(
+        parseInt(root.dataset.lastId, 10) || 0,
+        Array.prototype.map.call(thread.querySelectorAll("li[data-id]"), function (li) {
+          return li.dataset.id;
+        })
+      );
+      Array.prototype.forEach.call(root.querySelectorAll(".line time[datetime]"), function (time) {
+        time.textContent = clockTime(time.getAttribute("datetime"));
+      });
+      Array.prototype.forEach.call(root.querySelectorAll(".request-meta time[datetime]"), function (time) {
+        time.textContent = fullTime(time.getAttribute("datetime"));
+      });
+
+      function statusText(status, holder) {
+        if (status === "pending") return "Waiting for an agent";
+        if (status === "active") return holder && holder !== me ? holder + " has it" : "You joined";
+        if (status === "resolved") return "Resolved";
+        return "Closed";
+      }
+
+      function setStatus(status, holder) {
+        if (holder !== undefined && holder !== null) root.dataset.holder = holder;
+        root.dataset.status = status;
+        statusBadge.textContent = STATUS_LABELS[status] || status;
+        statusLine.textContent = statusText(status, root.dataset.holder);
+        if (status === "closed") typing.hidden = true;
+      }
+
+      function setTime(id, iso) {
+        var dd = document.getElementById(id);
+        if (!dd) return;
+        if (!iso) {
+          dd.textContent = "—";
+          return;
+        }
+        var time = el("time", null, fullTime(iso));
+        time.setAttribute("datetime", iso);
+        dd.replaceChildren(time);
+      }
+
+      function applyRequest(data) {
+        setStatus(data.status, data.agent_name || "");
+        setTime("joined-at", data.admin_joined_at);
+        setTime("first-response-at", data.first_response_at);
+        setTime("resolved-at", data.resolved_at);
+        setTime("closed-at", data.closed_at);
+      }
+
+      function senderName(m) {
+        if (m.sender_type === "system") return "System";
+        return m.sender_name || (m.sender_type === "user" ? visitorName : "Agent");
+      }
+
+      function pendingLine(clientId) {
+        return thread.querySelector('li.is-pending[data-client-id="' + CSS.escape(clientId) + '"]');
+      }
+
+      function append(m) {
+        if (!store.deliver(m.id)) return;
+        if (m.client_id) {
+          var pending = pendingLine(m.client_id);
+          if (pending) pending.remove();
+        }
+        var li = el("li", "line sender-" + m.sender_type);
+        li.dataset.id = m.id;
+        li.appendChild(el("span", "who", senderName(m)));
+        li.appendChild(document.createTextNode(" "));
+        var time = el("time", null, clockTime(m.created_at));
+        time.setAttribute("datetime", m.created_at);
+        li.appendChild(time);
+        li.appendChild(el("p", "text", m.text));
+        // Keep id order even if a replayed message arrives after a newer live one.
+        var after = null;
+        Array.prototype.some.call(thread.querySelectorAll("li[data-id]"), function (other) {
+          if (parseInt(other.dataset.id, 10) > m.id) {
+            after = other;
+            return true;
+          }
+          return false;
+        });
+        thread.insertBefore(li, after || thread.querySelector("li.is-pending"));
+        if (m.sender_type === "user") typing.hidden = true;
+        thread.scrollTop = thread.scrollHeight;
+      }
+
+      // Refused for good: the line that said "sending" goes.
+      function dropPending(clientId) {
+        var pending = pendingLine(clientId);
+        if (pending) pending.remove();
+      }
+
+      function showError(text) {
+        actionError.textContent = text;
+        actionError.hidden = !text;
+      }
+
+      function showVisitorTyping(isTyping) {
+        clearTimeout(typingTimer);
+        typing.hidden = !isTyping || root.dataset.status === "closed";
+        if (isTyping) {
+          typingTimer = setTimeout(function () {
+            typing.hidden = true;
+          }, 6000);
+        }
+      }
+
+      function showConnection(state) {
+        connection.dataset.state = state;
+        connection.textContent =
+          state === "live" ? "Live" : state === "connecting" ? "Connecting…" : "Offline, reconnecting…";
+      }
+
+      function showRefused() {
+        connection.textContent = "This conversation is no longer available to you.";
+      }
+
+      Array.prototype.forEach.call(root.querySelectorAll(".request-actions form"), function (actionForm) {
+        actionForm.addEventListener("submit", function (event) {
+          event.preventDefault();
+          var button = actionForm.querySelector("button");
+          button.disabled = true;
+          showError("");
+          api
+            .act(requestUrl, actionForm.dataset.action)
+            .then(applyRequest)
+            .catch(function (error) {
+              showError(error.message);
+              return live.refreshRequest();
+            })
+            .then(function () {
+              button.disabled = false;
+              return live.catchUp();
+            });
+        });
+      });
+
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var text = input.value.trim();
+        if (!text) return;
+        var clientId = store.newClientId();
+        var li = el("li", "line sender-admin is-pending");
+        li.dataset.clientId = clientId;
+        li.appendChild(el("span", "who", me));
+        li.appendChild(el("p", "text", text));
+        thread.appendChild(li);
+        input.value = "";
+        showError("");
+        live.sendTyping(false);
+        live.send(text, clientId);
+      });
+
+      input.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" && !event.shiftKey) {
+          event.preventDefault();
+          form.requestSubmit();
+        }
+      });
+
+      input.addEventListener("input", function () {
+        live.sendTyping(input.value.length > 0);
+      });
+
+      return {
+        append: append,
+        status: function () {
+          return root.dataset.status;
+        },
+        setStatus: setStatus,
+        applyRequest: applyRequest,
+        dropPending: dropPending,
+        showError: showError,
+        showVisitorTyping: showVisitorTyping,
+        showConnection: showConnection,
+        showRefused: showRefused,
+      };
+    }
+
+    return {
+      queuePage: queuePage,
+      listPage: listPage,
+      conversationPage: conversationPage,
+    };
+  })();
+
+  /* -------------------------------------------------------------------- start -- */
 
   function start() {
     var queue = document.getElementById("console-queue");
-    if (queue) queuePage(queue);
+    if (queue) {
+      live.followQueue(
+        { wsPath: queue.dataset.wsPath, pendingUrl: queue.dataset.pendingUrl, activeUrl: queue.dataset.activeUrl },
+        view.queuePage(queue)
+      );
+    }
     var all = document.getElementById("console-all");
-    if (all) allPage(all);
+    if (all) live.followList({ wsPath: all.dataset.wsPath }, view.listPage(all));
     var conversation = document.getElementById("console-request");
-    if (conversation) conversationPage(conversation);
+    if (conversation) {
+      live.followConversation(
+        {
+          wsPath: conversation.dataset.wsPath,
+          requestUrl: conversation.dataset.api,
+          // The server's MESSAGE_PAGE_SIZE: a full page may have more behind it.
+          pageSize: parseInt(conversation.dataset.messagePageSize, 10),
+        },
+        view.conversationPage(conversation)
+      );
+    }
   }
 
   if (document.readyState === "loading") {
