@@ -119,28 +119,44 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and cache ---------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Which of channels_redis's two layers carries events: "core" (lists and BRPOP, a
+# per-channel capacity) or "pubsub" (Redis PUBLISH/SUBSCRIBE). docs/performance.md
+# compares them.
+CHANNEL_LAYER_KIND = env.str("CHANNEL_LAYER_KIND", default="core")
+if CHANNEL_LAYER_KIND not in ("core", "pubsub"):
+    _refuse_to_start('CHANNEL_LAYER_KIND must be "core" or "pubsub".')
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [
-                    {
-                        "address": REDIS_URL,
-                        # redis-py 8 reads with a 5 s timeout by default: exactly the
-                        # 5 s BRPOP of channels_redis, so an idle receive timed out and
-                        # ended a consumer (and its socket) every few seconds.
-                        "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=30),
-                        # redis-py 8's asyncio pool refuses (does not wait) past 100.
-                        "max_connections": env.int("REDIS_MAX_CONNECTIONS", default=1000),
-                    }
-                ],
-                "capacity": env.int("CHANNEL_CAPACITY", default=1000),
-                "expiry": 60,
-                "prefix": env.str("CHANNEL_PREFIX", default="handoff"),
-            },
-        }
+    _redis_host = {
+        "address": REDIS_URL,
+        # redis-py 8 reads with a 5 s timeout by default: exactly the 5 s BRPOP of
+        # channels_redis, so an idle receive timed out and ended a consumer (and its
+        # socket) every few seconds.
+        "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=30),
+        # redis-py 8's asyncio pool refuses (does not wait) past 100.
+        "max_connections": env.int("REDIS_MAX_CONNECTIONS", default=1000),
     }
+    if CHANNEL_LAYER_KIND == "pubsub":
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {
+                    "hosts": [_redis_host],
+                    "prefix": env.str("CHANNEL_PREFIX", default="handoff"),
+                },
+            }
+        }
+    else:
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {
+                    "hosts": [_redis_host],
+                    "capacity": env.int("CHANNEL_CAPACITY", default=1000),
+                    "expiry": 60,
+                    "prefix": env.str("CHANNEL_PREFIX", default="handoff"),
+                },
+            }
+        }
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
