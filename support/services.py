@@ -8,6 +8,7 @@ admin, commands) parse and authorise, call one function and render the result.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NoReturn
 
 from django.db import IntegrityError, transaction
 from django.dispatch import Signal
@@ -38,6 +39,9 @@ from support.models import (
     SupportRequest,
 )
 from support.presenters import agent_display_name, message_json, request_json
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 NAME_MAX_LENGTH = 255
 
@@ -231,7 +235,7 @@ def _store_message(
     sender_type: SenderType,
     body: str,
     client_id: str | None,
-    sender: object,
+    sender: User | None,
 ) -> SupportMessage:
     return SupportMessage.objects.create(
         support_request=locked,
@@ -274,7 +278,7 @@ def _lock(support_request: SupportRequest) -> SupportRequest:
     )
 
 
-def _refuse(locked: SupportRequest, verb: str) -> None:
+def _refuse(locked: SupportRequest, verb: str) -> NoReturn:
     if locked.status == RequestStatus.CLOSED:
         raise RequestClosed()
     raise InvalidTransition(CANNOT_TRANSITION.format(status=locked.status, verb=verb))
