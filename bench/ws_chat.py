@@ -116,6 +116,7 @@ class Phase:
     rejected: set[str] = field(default_factory=set)  # refused for good (an error other than busy)
     refusals: int = 0  # `busy` frames received
     refused_ids: set[str] = field(default_factory=set)  # messages refused busy at least once
+    abandoned: set[str] = field(default_factory=set)  # refused busy after the phase's drain
     refusal_latencies: list[float] = field(default_factory=list)  # send -> busy frame
     frames: dict[str, tuple[int, str]] = field(default_factory=dict)  # client_id -> (pair, frame)
     last_send: dict[str, float] = field(default_factory=dict)
@@ -131,6 +132,11 @@ class Phase:
     late_sends: int = 0
     latencies: list[float] = field(default_factory=list)  # sorted at the end
     first_try_latencies: list[float] = field(default_factory=list)  # never refused busy
+    # Counts as of the end of the phase (what the step is judged and reported on); a late
+    # delivery still updates latency_by_id, which `lost` and `dup` are computed from.
+    end_delivered: int | None = None
+    end_acknowledged: int | None = None
+    end_last_delivery: float | None = None
 
     @property
     def prefix(self) -> str:
@@ -138,10 +144,14 @@ class Phase:
 
     @property
     def delivered(self) -> int:
+        if self.end_delivered is not None:
+            return self.end_delivered
         return len(self.latency_by_id)
 
     @property
     def acknowledged(self) -> int:
+        if self.end_acknowledged is not None:
+            return self.end_acknowledged
         return len(self.echoed - self.rejected)
 
     @property
@@ -151,7 +161,8 @@ class Phase:
 
     @property
     def goodput(self) -> float:
-        return self.delivered / max(self.last_delivery, self.seconds)
+        last = self.last_delivery if self.end_last_delivery is None else self.end_last_delivery
+        return self.delivered / max(last, self.seconds)
 
     @property
     def delivered_fraction(self) -> float:
@@ -336,9 +347,12 @@ class Driver:
             phase.refusal_latencies.append(now - phase.last_send[client_id])
         if phase.accepting_retries:
             self.loop.call_later(_retry_delay(frame), self._spawn_resend, phase, client_id, ws)
+        else:
+            phase.abandoned.add(client_id)  # the run has moved on: not resent
 
     def _spawn_resend(self, phase: Phase, client_id: str, ws: websockets.ClientConnection) -> None:
         if not phase.accepting_retries or self.stopping:
+            phase.abandoned.add(client_id)
             return
         task = asyncio.create_task(self._resend(phase, client_id, ws))
         self.resend_tasks.add(task)
@@ -383,11 +397,12 @@ class Driver:
             due += interval
 
     def answered(self, phase: Phase) -> bool:
-        """Every message delivered and echoed, or rejected for good."""
-        rejected = len(phase.rejected)
+        """Every message sent delivered and echoed, or rejected for good, or refused busy
+        and no longer resent (the phase is over). Live counts, not the phase's frozen ones."""
+        given_up = len(phase.rejected | (phase.abandoned - phase.echoed))
         return (
-            phase.delivered + rejected >= phase.scheduled
-            and len(phase.echoed) + rejected >= phase.scheduled
+            len(phase.latency_by_id) + given_up >= phase.sent
+            and len(phase.echoed) + given_up >= phase.sent
         )
 
     async def quiesce(self, timeout: float) -> None:
@@ -430,12 +445,20 @@ class Driver:
         return phase
 
     def finish(self, phase: Phase) -> None:
+        """Freeze what the phase is judged on: deliveries and echoes until its drain ended."""
         phase.latencies = sorted(phase.latency_by_id.values())
         phase.first_try_latencies = sorted(
             latency
             for client_id, latency in phase.latency_by_id.items()
             if client_id not in phase.refused_ids
         )
+        phase.end_delivered = len(phase.latencies)
+        phase.end_acknowledged = len(phase.echoed - phase.rejected)
+        phase.end_last_delivery = phase.last_delivery
+
+    def account(self, phase: Phase) -> None:
+        """Lost and not delivered live, from everything received so far (call it last,
+        after a quiesce: a delivery still on its way is late, not lost)."""
         delivered_ids = set(phase.latency_by_id)
         acknowledged = phase.echoed - phase.rejected
         if self.target.stored_client_ids is not None:
@@ -826,6 +849,7 @@ async def run_single(target: Target, args: argparse.Namespace) -> Phase:
             drain=args.drain,
         )
         phase.errors.update(driver.connect_errors)
+        driver.account(phase)
         return phase
     finally:
         await driver.close()
@@ -862,14 +886,17 @@ async def run_ramp(
                 highest_held(done, min_delivered=args.min_delivered, max_p99_ms=args.max_p99_ms)
                 or steps[0]
             )
+        await driver.quiesce(args.drain)  # the failed step's backlog first
+        for step in done:
+            driver.account(step)
         if args.overload_seconds > 0:
-            await driver.quiesce(args.drain)  # the failed step's backlog first
             overload = await driver.run_phase(
                 label="overload",
                 total_rate=overload_rate,
                 seconds=args.overload_seconds,
                 drain=args.drain,
             )
+            driver.account(overload)
             print(
                 f"  overload {overload_rate:g} msg/s: goodput {overload.goodput:.1f} msg/s, "
                 f"p99 {_ms(overload.p(0.99))} ms, refused busy {overload.refusals}, "
@@ -953,7 +980,10 @@ def main() -> int:
             "--overload-factor 1..10, --min-delivered 0..1"
         )
     if args.ramp and steps[-1] * args.overload_factor / args.pairs > 100:
-        raise SystemExit("--steps too high for --pairs: at most 100 msg/s per visitor")
+        raise SystemExit(
+            "--steps too high for --pairs: the overload step may ask at most 100 msg/s "
+            "per visitor (raise --pairs or lower --steps)"
+        )
     require_local(args.database_url)
     raise_fd_limit()
     wanted = (args.targets or ("b1,h" if args.ramp else "b0,b1,h")).split(",")
