@@ -46,4 +46,6 @@ test: venv chromium lint check-deploy
 
 bench: venv
 	$(BIN)/python bench/ws_chat.py
+	$(BIN)/python bench/ws_chat.py --ramp
 	$(BIN)/python bench/ws_idle.py
+	$(BIN)/python bench/http_post.py

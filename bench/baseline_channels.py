@@ -5,7 +5,11 @@ of the product: no authentication, no database, no services. Each socket joins i
 group; a frame received is stamped with a process-local counter id and group_sent, so it
 crosses processes exactly as Handoff's broadcasts do.
 
-    REDIS_URL=redis://127.0.0.1:6379/0 daphne -p 9001 bench.baseline_channels:application
+    REDIS_URL=redis://127.0.0.1:6379/0 [CHANNEL_LAYER_KIND=core|pubsub] \
+        daphne -p 9001 bench.baseline_channels:application
+
+CHANNEL_LAYER_KIND picks channels_redis's layer as it does for Handoff (config/settings.py):
+"core" (RedisChannelLayer, the default) or "pubsub" (RedisPubSubChannelLayer).
 """
 
 from __future__ import annotations
@@ -19,36 +23,45 @@ from urllib.parse import parse_qs
 import django
 from django.conf import settings
 
+LAYER_KIND = os.environ.get("CHANNEL_LAYER_KIND", "core")
+if LAYER_KIND not in ("core", "pubsub"):
+    raise SystemExit('CHANNEL_LAYER_KIND must be "core" or "pubsub"')
+# The same connection options, and the same layer for a given CHANNEL_LAYER_KIND, as
+# Handoff's settings (config/settings.py).
+_HOST = {
+    "address": os.environ["REDIS_URL"],
+    "socket_timeout": float(os.environ.get("REDIS_SOCKET_TIMEOUT", "30")),
+    "max_connections": int(os.environ.get("REDIS_MAX_CONNECTIONS", "1000")),
+}
+if LAYER_KIND == "pubsub":
+    _LAYER = {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [_HOST], "prefix": "bench-b1"},
+    }
+else:
+    _LAYER = {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [_HOST],
+            "capacity": int(os.environ.get("CHANNEL_CAPACITY", "1000")),
+            "expiry": 60,
+            "prefix": "bench-b1",
+        },
+    }
+
 if not settings.configured:
     settings.configure(
         DEBUG=False,
         SECRET_KEY="bench-baseline",  # noqa: S106 - no sessions, nothing signed
         ALLOWED_HOSTS=["127.0.0.1"],
         INSTALLED_APPS=["channels"],
-        CHANNEL_LAYERS={
-            "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {
-                    # The same connection options as Handoff's settings.
-                    "hosts": [
-                        {
-                            "address": os.environ["REDIS_URL"],
-                            "socket_timeout": float(os.environ.get("REDIS_SOCKET_TIMEOUT", "30")),
-                            "max_connections": int(os.environ.get("REDIS_MAX_CONNECTIONS", "1000")),
-                        }
-                    ],
-                    "capacity": int(os.environ.get("CHANNEL_CAPACITY", "1000")),
-                    "expiry": 60,
-                    "prefix": "bench-b1",
-                },
-            }
-        },
+        CHANNEL_LAYERS={"default": _LAYER},
     )
     django.setup()
 
-from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.routing import ProtocolTypeRouter, URLRouter
-from django.urls import path
+from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import path  # noqa: E402
 
 ids = itertools.count(1)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import resource
 import subprocess
@@ -134,6 +135,43 @@ def handoff_env(database_url: str, redis_url: str, **extra: str) -> dict[str, st
         "REDIS_URL": redis_url,
         **extra,
     }
+
+
+LAYER_KINDS = {
+    "core": "channels_redis.core.RedisChannelLayer",
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+}
+
+
+def layer_env(kind: str) -> dict[str, str]:
+    """The channel layer of Handoff (config/settings.py) and of B1 (baseline_channels.py)."""
+    if kind not in LAYER_KINDS:
+        raise SystemExit(f"--layer must be one of {', '.join(LAYER_KINDS)}")
+    return {"CHANNEL_LAYER_KIND": kind}
+
+
+def lifted_message_limits(
+    *, total_per_second: float, per_visitor_per_second: float
+) -> dict[str, str]:
+    """Visitor message limits high enough that a run measures the chat, not the limiter.
+
+    Every simulated visitor comes from 127.0.0.1, so the per-IP limit sees the whole load
+    as one visitor. The windows are per second, not per minute: DRF's throttles keep one
+    list of timestamps per key in the cache (read, pickled and written back on every
+    message), and a per-minute window would make the per-IP list 60 times the load per
+    second (12,000 entries at 200 msg/s), a cost no real visitor's list ever has. Four
+    times the peak load plus a margin: bursts (a backlog released at once, resends after a
+    refusal) stay under it.
+    """
+    return {
+        "RATE_VISITOR_MESSAGE_IP": f"{math.ceil(total_per_second * 4) + 100}/s",
+        "RATE_VISITOR_MESSAGE_SESSION": f"{math.ceil(per_visitor_per_second * 4) + 20}/s",
+    }
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f} (1, 5, 15 min; {os.cpu_count()} CPUs)"
 
 
 # --- measuring ----------------------------------------------------------------------------
