@@ -409,6 +409,13 @@
       } else if (frame.type === "error") {
         if (frame.client_id && (frame.code === "closed" || frame.code === "blank" || frame.code === "too_long" || frame.code === "invalid")) {
           view.drop(frame.client_id, frame.detail);
+        } else if (frame.client_id && frame.code === "busy") {
+          // The server stored nothing and is shedding load: send it again when it says
+          // (over HTTP, the outbox's retry path), with the same client_id.
+          var wait = Number(frame.retry_after_ms) || 1000;
+          sentAt[frame.client_id] = Date.now() - ECHO_TIMEOUT_MS + wait;
+          clearTimeout(flushTimer);
+          flushTimer = setTimeout(flush, wait + 10);
         } else if (frame.client_id) {
           // Rate limited or a server hiccup: the HTTP path retries it shortly.
           sentAt[frame.client_id] = 1;
