@@ -57,7 +57,7 @@ from bench.harness import (
     seed,
 )
 from tests.realtime.http import HttpClient
-from tests.realtime.servers import PYTHON
+from tests.servers import PYTHON
 
 CONNECT_CONCURRENCY = 50
 DEFAULT_WS_MESSAGES_PER_SECOND = 1.0  # settings.WS_MESSAGES_PER_SECOND's default

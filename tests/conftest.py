@@ -5,28 +5,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from chatbots.models import Chatbot, ChatSession
 from core.actors import Agent
-from support import events, services
+from support import services
 from support.models import SupportRequest
 from tests.factories import AgentFactory, ChatbotFactory, SuperuserFactory, make_session
-
-
-class FastPBKDF2PasswordHasher(PBKDF2PasswordHasher):
-    """One iteration: tests make many users. The hash keeps the standard
-    "pbkdf2_sha256$<iterations>$..." form, so daphne processes started by the tests
-    (default hashers) still verify these passwords."""
-
-    iterations = 1
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["tests.conftest.FastPBKDF2PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
@@ -104,30 +90,3 @@ def scene(db: None) -> Scene:
 
 def join(scene: Scene) -> SupportRequest:
     return services.request_join(support_request=scene.support_request, agent=Agent(scene.agent))
-
-
-@dataclass
-class Published:
-    group: str
-    event: dict[str, Any]
-
-
-@pytest.fixture
-def published(monkeypatch: pytest.MonkeyPatch) -> list[Published]:
-    """Events that services published, in order, with their groups (after commit).
-
-    A test's transaction never commits, so wrap the acting code in
-    `django_capture_on_commit_callbacks(execute=True)`: its on_commit callbacks run
-    when that block exits (callbacks of a rolled-back savepoint never do), and the
-    list is filled then. Holding one capture open for the whole test would only run
-    them at teardown, after the asserts.
-    """
-    sent: list[Published] = []
-    real = events.publish_now
-
-    def record(group: str, event: events.Event) -> None:
-        sent.append(Published(group=group, event=dict(event)))
-        real(group, event)
-
-    monkeypatch.setattr(events, "publish_now", record)
-    return sent

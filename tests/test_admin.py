@@ -21,7 +21,6 @@ from core.errors import CANNOT_TRANSITION, REQUEST_CLOSED
 from support import services
 from support.models import RequestStatus, SenderType, SupportRequest
 from support.permissions import AGENTS_GROUP, grant_agent_permissions
-from tests.conftest import Published
 from tests.factories import (
     PASSWORD,
     AgentFactory,
@@ -30,7 +29,8 @@ from tests.factories import (
     SuperuserFactory,
     make_session,
 )
-from tests.realtime.servers import DaphneServer
+from tests.helpers import capture_events
+from tests.servers import DaphneServer
 
 pytestmark = pytest.mark.django_db
 
@@ -302,12 +302,10 @@ def test_posting_the_request_change_form_changes_nothing(admin_scene: AdminScene
 
 def test_join_action_makes_the_request_active_through_the_service(
     admin_scene: AdminScene,
-    published: list[Published],
-    django_capture_on_commit_callbacks: Any,
 ) -> None:
     client = logged_in(admin_scene.agent)
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with capture_events() as published:
         response = run_action(client, "join_requests", admin_scene.support_request)
 
     admin_scene.support_request.refresh_from_db()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -24,6 +23,7 @@ from chatbots.selectors import DEMO_CHATBOT_NAME
 from support.management.commands.demo import DEMO_AGENT, DEMO_FAQ
 from support.permissions import AGENTS_GROUP
 from tests.factories import AgentFactory, ChatbotFactory, SuperuserFactory, UserFactory
+from tests.servers import process_env
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = [sys.executable, "manage.py"]
@@ -291,14 +291,7 @@ def free_port() -> int:
 
 def embedded_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """`make run`'s environment: DEBUG on, an SQLite file, no Redis."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(
-        DEBUG="1",
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        **extra,
-    )
-    return env
+    return process_env(DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", **extra)
 
 
 def wait_for_http(url: str, deadline: float) -> requests.Response:
@@ -389,7 +382,7 @@ def test_resend_failed_emails_refuses_a_bad_age_with_a_usage_error(bad: str) -> 
         text=True,
         check=False,
         cwd=Path(__file__).resolve().parent.parent,
-        env={**os.environ, "DEBUG": "1"},
+        env=process_env(DEBUG="1"),
     )
     assert done.returncode == 2
     assert "--older-than" in done.stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from django.db import connection
 
 from support import services
 from tests.factories import ChatbotFactory, make_session
+from tests.servers import process_env
 
 ROOT = Path(__file__).resolve().parent.parent
 SUPPORT_TABLES = {"human_support_requests", "human_support_messages"}
@@ -81,8 +81,7 @@ def test_no_model_change_lacks_a_migration() -> None:
 
 
 def test_the_rollback_command_works_from_the_shell(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    env = process_env(DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
 
     def manage(*args: str) -> str:
         return subprocess.run(

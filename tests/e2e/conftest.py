@@ -36,7 +36,7 @@ from playwright.sync_api import (
 )
 
 from tests.factories import PASSWORD
-from tests.realtime.servers import DaphneServer, free_port
+from tests.servers import DaphneServer, free_port
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = "/usr/bin/chromium"

@@ -18,7 +18,7 @@ from tests.e2e.conftest import (
     open_widget,
 )
 from tests.factories import AgentFactory, ChatbotFactory, make_session
-from tests.realtime.servers import DaphneServer
+from tests.servers import DaphneServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

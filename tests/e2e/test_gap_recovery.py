@@ -16,7 +16,7 @@ from tests.e2e.conftest import (
 )
 from tests.e2e.test_isolation import csrf_token
 from tests.factories import AgentFactory, ChatbotFactory
-from tests.realtime.servers import DaphneServer
+from tests.servers import DaphneServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -15,7 +15,7 @@ from tests.e2e.conftest import (
     open_widget,
 )
 from tests.factories import AgentFactory, ChatbotFactory
-from tests.realtime.servers import DaphneServer
+from tests.servers import DaphneServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -21,7 +21,7 @@ from tests.e2e.conftest import (
     screenshot,
 )
 from tests.factories import AgentFactory, ChatbotFactory, FAQEntryFactory
-from tests.realtime.servers import DaphneServer
+from tests.servers import DaphneServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

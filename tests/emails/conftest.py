@@ -29,15 +29,13 @@ from rest_framework.test import APIClient
 from chatbots.models import Chatbot
 from support.models import SupportRequest
 from tests.factories import make_session
+from tests.servers import process_env
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 LOCALHOST = "127.0.0.1"
 FRONTEND_URL = "https://handoff.example"
-# Variables of the test process that must not leak into a worker: the test decides them.
+# Besides those process_env never passes on: the test decides how a worker sends mail.
 _NOT_INHERITED = (
-    "DATABASE_URL",
-    "REDIS_URL",
-    "SQLITE_TEST_DB",
     "EMAIL_PROVIDER",
     "SMTP_SERVER",
     "SMTP_PORT",
@@ -219,20 +217,18 @@ def start_worker(transactional_db: None, smtp_port: int) -> Iterator[StartWorker
     started: list[WorkerProcess] = []
 
     def start(*, batch: bool = False, **extra_env: str) -> WorkerProcess:
-        env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
-        env.update(
-            {
-                "DEBUG": "1",
-                "SECURE_SSL_REDIRECT": "0",
-                "DATABASE_URL": live_database_url(),
-                "SMTP_SERVER": LOCALHOST,
-                "SMTP_PORT": str(smtp_port),
-                "SMTP_USE_TLS": "0",
-                "SMTP_TIMEOUT": "5",
-                "FRONTEND_URL": FRONTEND_URL,
-                "LOG_LEVEL": "INFO",
-                **extra_env,
-            }
+        env = process_env(
+            drop=_NOT_INHERITED,
+            DEBUG="1",
+            SECURE_SSL_REDIRECT="0",
+            DATABASE_URL=live_database_url(),
+            SMTP_SERVER=LOCALHOST,
+            SMTP_PORT=str(smtp_port),
+            SMTP_USE_TLS="0",
+            SMTP_TIMEOUT="5",
+            FRONTEND_URL=FRONTEND_URL,
+            LOG_LEVEL="INFO",
+            **extra_env,
         )
         handle, name = tempfile.mkstemp(prefix="handoff-email-worker-", suffix=".log")
         os.close(handle)

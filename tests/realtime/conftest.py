@@ -22,7 +22,7 @@ from django.db import connection
 from tests.factories import PASSWORD, AgentFactory, ChatbotFactory
 from tests.realtime.http import HttpClient, messages_of, start_visitor
 from tests.realtime.recovering_client import RecoveringClient
-from tests.realtime.servers import DaphneServer, RedisServer
+from tests.servers import DaphneServer, RedisServer
 
 CUSTOMER_ORIGIN = "https://customer.example"
 

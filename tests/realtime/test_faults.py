@@ -22,7 +22,7 @@ from tests.realtime.conftest import (
 )
 from tests.realtime.http import HttpClient, Response
 from tests.realtime.recovering_client import RecoveringClient
-from tests.realtime.servers import RedisServer
+from tests.servers import RedisServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

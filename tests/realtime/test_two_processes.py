@@ -26,7 +26,7 @@ from tests.realtime.conftest import (
 )
 from tests.realtime.http import messages_of, start_visitor
 from tests.realtime.recovering_client import RecoveringClient
-from tests.realtime.servers import DaphneServer
+from tests.servers import DaphneServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

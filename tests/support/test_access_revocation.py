@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,10 +14,10 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from support import events, services
-from support.realtime.consumers import AgentQueueConsumer
 from support.realtime.frames import CLOSE_FORBIDDEN
 from tests.conftest import Scene, join
 from tests.factories import ChatbotFactory, make_session
+from tests.helpers import Joined, capture_joins
 from tests.support.test_consumers import (  # noqa: F401 - fresh_channel_layer is a fixture
     QUIET,
     agent_socket,
@@ -276,24 +277,21 @@ async def test_a_password_change_ends_the_sockets_of_older_logins(scene: Scene) 
 
 
 @pytest.fixture
-def granted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The chatbot ids whose access-granted event a queue socket has finished acting on."""
-    acted_on: list[int] = []
-    original = AgentQueueConsumer.support_access_granted
-
-    async def recording(self: AgentQueueConsumer, event: dict[str, Any]) -> None:
-        await original(self, event)
-        acted_on.append(event["chatbot_id"])
-
-    monkeypatch.setattr(AgentQueueConsumer, "support_access_granted", recording)
-    return acted_on
+def joined() -> Iterator[list[Joined]]:
+    """The groups sockets joined during the test, as the test channel layer recorded them."""
+    with capture_joins() as joined:
+        yield joined
 
 
-async def settled(granted: list[int], chatbot_id: int, *, timeout: float = 10) -> None:
+async def settled(joined: list[Joined], chatbot_id: int, *, timeout: float = 10) -> None:
     """Wait until a queue socket has acted on the grant of `chatbot_id` (re-read its
-    chatbots, joined the new group): only then can a request of it reach the socket."""
+    chatbots, joined the new group): only then can a request of it reach the socket.
+
+    A socket handles one event at a time, so once the join is recorded, an event of that
+    chatbot reaches it after the grant's handler has finished."""
+    group = events.chatbot_agents_group(chatbot_id)
     deadline = time.monotonic() + timeout
-    while chatbot_id not in granted:
+    while not any(j.group == group for j in joined):
         assert time.monotonic() < deadline, f"no socket acted on the grant of {chatbot_id}"
         await asyncio.sleep(0.02)
 
@@ -306,12 +304,12 @@ async def request_created_on(chatbot: Any) -> str:
 
 @async_test
 async def test_an_agent_added_to_a_chatbot_hears_its_queue_without_reconnecting(
-    scene: Scene, granted: list[int]
+    scene: Scene, joined: list[Joined]
 ) -> None:
     queue = await opened(queue_socket(await db(login)(scene.agent)))
 
     await db(scene.other_chatbot.agents.add)(scene.agent)
-    await settled(granted, scene.other_chatbot.pk)
+    await settled(joined, scene.other_chatbot.pk)
     request_id = await request_created_on(scene.other_chatbot)
 
     received = await frames(queue, at_least=1)
@@ -322,12 +320,12 @@ async def test_an_agent_added_to_a_chatbot_hears_its_queue_without_reconnecting(
 
 @async_test
 async def test_adding_from_the_users_side_of_the_relation_works_too(
-    scene: Scene, granted: list[int]
+    scene: Scene, joined: list[Joined]
 ) -> None:
     queue = await opened(queue_socket(await db(login)(scene.agent)))
 
     await db(scene.agent.served_chatbots.add)(scene.other_chatbot)
-    await settled(granted, scene.other_chatbot.pk)
+    await settled(joined, scene.other_chatbot.pk)
     request_id = await request_created_on(scene.other_chatbot)
 
     assert [f["request"]["request_id"] for f in await frames(queue, at_least=1)] == [request_id]
@@ -347,13 +345,13 @@ async def test_another_agent_being_added_does_not_widen_this_agents_queue(scene:
 
 @async_test
 async def test_a_superuser_hears_a_chatbot_created_after_connecting(
-    scene: Scene, granted: list[int]
+    scene: Scene, joined: list[Joined]
 ) -> None:
     agent_queue = await opened(queue_socket(await db(login)(scene.agent)))
     superuser_queue = await opened(queue_socket(await db(login)(scene.superuser)))
 
     newer = await db(ChatbotFactory)()
-    await settled(granted, newer.pk)
+    await settled(joined, newer.pk)
     request_id = await request_created_on(newer)
 
     received = await frames(superuser_queue, at_least=1)

@@ -14,17 +14,33 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parents[2]
+BASE_DIR = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 LOCALHOST = "127.0.0.1"
 
-# Variables of the test process that must not leak into a server's environment: the
-# harness decides the database and the Redis of every process it starts.
+# Variables of the test process that must not leak into a process it starts: the harness
+# decides the database and the Redis of every process it starts.
 _NOT_INHERITED = ("DATABASE_URL", "REDIS_URL", "SQLITE_TEST_DB", "CHANNEL_CAPACITY")
+# pytest runs on tests.settings (a recording channel layer, fast password hashing) and
+# exports it in DJANGO_SETTINGS_MODULE; the processes it starts run the product as it ships.
+PRODUCT_SETTINGS = "config.settings"
+
+
+def process_env(*, drop: Iterable[str] = (), **env: str) -> dict[str, str]:
+    """The environment of a process the tests start (daphne, a worker, manage.py): this
+    process's, without the variables the harness decides and those in `drop`, on the
+    product's settings, plus `env`."""
+    inherited = {k: v for k, v in os.environ.items() if k not in {*_NOT_INHERITED, *drop}}
+    return {
+        **inherited,
+        "DJANGO_SETTINGS_MODULE": PRODUCT_SETTINGS,
+        "PYTHONUNBUFFERED": "1",
+        **env,
+    }
 
 
 def free_port() -> int:
@@ -154,8 +170,7 @@ class DaphneServer:
         return self.process.pid
 
     def start(self, *, timeout: float = 60, health_path: str = "/healthz") -> DaphneServer:
-        env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
-        env.update({"PYTHONUNBUFFERED": "1", **self.env})
+        env = process_env(**self.env)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [
