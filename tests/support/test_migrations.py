@@ -14,9 +14,9 @@ from django.db import connection
 
 from support import services
 from tests.factories import ChatbotFactory, make_session
-from tests.servers import process_env
+from tests.servers import BASE_DIR, process_env
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = BASE_DIR
 SUPPORT_TABLES = {"human_support_requests", "human_support_messages"}
 CHATBOT_TABLES = {"chatbots", "chat_sessions", "chat_messages", "faq_entries"}
 

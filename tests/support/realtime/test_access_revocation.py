@@ -18,7 +18,7 @@ from support.realtime.frames import CLOSE_FORBIDDEN
 from tests.conftest import Scene, join
 from tests.factories import ChatbotFactory, make_session
 from tests.helpers import Joined, capture_joins
-from tests.support.test_consumers import (  # noqa: F401 - fresh_channel_layer is a fixture
+from tests.support.realtime.test_consumers import (  # noqa: F401 - fresh_channel_layer is a fixture
     QUIET,
     agent_socket,
     async_test,

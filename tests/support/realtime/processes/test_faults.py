@@ -12,7 +12,8 @@ import pytest
 
 from support.models import SupportMessage
 from support.realtime.frames import CLOSE_TRY_AGAIN
-from tests.realtime.conftest import (
+from tests.servers import RedisServer
+from tests.support.realtime.processes.conftest import (
     LiveChat,
     StartServer,
     agent_client,
@@ -20,9 +21,8 @@ from tests.realtime.conftest import (
     open_live_chat,
     visitor_client,
 )
-from tests.realtime.http import HttpClient, Response
-from tests.realtime.recovering_client import RecoveringClient
-from tests.servers import RedisServer
+from tests.support.realtime.processes.http import HttpClient, Response
+from tests.support.realtime.processes.recovering_client import RecoveringClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

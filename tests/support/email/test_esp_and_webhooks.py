@@ -13,8 +13,8 @@ import requests
 from django.test import Client
 
 from support.models import EmailKind, EmailNotification, EmailStatus
-from tests.emails.conftest import FRONTEND_URL, create_request_over_http, run_worker_once
 from tests.factories import ChatbotFactory
+from tests.support.email.conftest import FRONTEND_URL, create_request_over_http, run_worker_once
 
 WEBHOOK_SECRET = "postmark-hook:Zx8s0M2nQ4"
 TRACKING_URL = "/anymail/postmark/tracking/"

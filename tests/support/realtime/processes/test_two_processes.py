@@ -14,7 +14,8 @@ import pytest
 import websockets
 
 from support.models import SupportMessage
-from tests.realtime.conftest import (
+from tests.servers import DaphneServer
+from tests.support.realtime.processes.conftest import (
     CUSTOMER_ORIGIN,
     LiveChat,
     StartServer,
@@ -24,9 +25,8 @@ from tests.realtime.conftest import (
     stored_transcript,
     visitor_client,
 )
-from tests.realtime.http import messages_of, start_visitor
-from tests.realtime.recovering_client import RecoveringClient
-from tests.servers import DaphneServer
+from tests.support.realtime.processes.http import messages_of, start_visitor
+from tests.support.realtime.processes.recovering_client import RecoveringClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,7 +10,8 @@ from django_tasks_db.models import DBTaskResult
 
 from chatbots.models import ChatMessage
 from support.models import EmailKind, EmailNotification, EmailStatus
-from tests.emails.conftest import (
+from tests.factories import ChatbotFactory
+from tests.support.email.conftest import (
     FRONTEND_URL,
     SmtpServer,
     StartWorker,
@@ -18,7 +19,6 @@ from tests.emails.conftest import (
     run_worker_once,
     wait_until,
 )
-from tests.factories import ChatbotFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

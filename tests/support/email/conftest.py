@@ -29,9 +29,8 @@ from rest_framework.test import APIClient
 from chatbots.models import Chatbot
 from support.models import SupportRequest
 from tests.factories import make_session
-from tests.servers import process_env
+from tests.servers import BASE_DIR, process_env
 
-BASE_DIR = Path(__file__).resolve().parents[2]
 LOCALHOST = "127.0.0.1"
 FRONTEND_URL = "https://handoff.example"
 # Besides those process_env never passes on: the test decides how a worker sends mail.

@@ -9,7 +9,7 @@ import pytest
 from support.realtime.frames import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
 from tests.conftest import Scene
 from tests.factories import UserFactory
-from tests.support.test_consumers import (  # noqa: F401 - fresh_channel_layer is a fixture
+from tests.support.realtime.test_consumers import (  # noqa: F401 - fresh_channel_layer is a fixture
     SITE_ORIGIN,
     WIDGET_ORIGIN,
     agent_socket,

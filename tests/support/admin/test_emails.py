@@ -11,8 +11,8 @@ from django.urls import reverse
 from support import services
 from support.email import outbox
 from support.models import AgentPreference, EmailNotification, EmailStatus, SupportRequest
-from tests.emails.conftest import free_port
 from tests.factories import AgentFactory, ChatbotFactory, SuperuserFactory, make_session
+from tests.support.email.conftest import free_port
 
 pytestmark = pytest.mark.django_db
 

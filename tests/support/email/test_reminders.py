@@ -14,8 +14,8 @@ from support import services
 from support.email import outbox
 from support.email.tasks import remind_if_pending
 from support.models import EmailKind, EmailNotification, EmailStatus
-from tests.emails.conftest import SmtpServer, create_request_over_http, run_worker_once
 from tests.factories import AgentFactory, ChatbotFactory
+from tests.support.email.conftest import SmtpServer, create_request_over_http, run_worker_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

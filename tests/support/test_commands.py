@@ -23,9 +23,9 @@ from chatbots.selectors import DEMO_CHATBOT_NAME
 from support.management.commands.demo import DEMO_AGENT, DEMO_FAQ
 from support.permissions import AGENTS_GROUP
 from tests.factories import AgentFactory, ChatbotFactory, SuperuserFactory, UserFactory
-from tests.servers import process_env
+from tests.servers import BASE_DIR, process_env
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = BASE_DIR
 MANAGE = [sys.executable, "manage.py"]
 
 
@@ -381,7 +381,7 @@ def test_resend_failed_emails_refuses_a_bad_age_with_a_usage_error(bad: str) -> 
         capture_output=True,
         text=True,
         check=False,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=ROOT,
         env=process_env(DEBUG="1"),
     )
     assert done.returncode == 2

@@ -20,9 +20,9 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from tests.factories import PASSWORD, AgentFactory, ChatbotFactory
-from tests.realtime.http import HttpClient, messages_of, start_visitor
-from tests.realtime.recovering_client import RecoveringClient
 from tests.servers import DaphneServer, RedisServer
+from tests.support.realtime.processes.http import HttpClient, messages_of, start_visitor
+from tests.support.realtime.processes.recovering_client import RecoveringClient
 
 CUSTOMER_ORIGIN = "https://customer.example"
 

@@ -7,11 +7,12 @@ import os
 import secrets
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.servers import BASE_DIR
+
+ROOT = BASE_DIR
 
 PRINT_SETTINGS = """
 import json, django

@@ -26,7 +26,7 @@ from typing import Any
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from tests.realtime.http import HttpClient, messages_of
+from tests.support.realtime.processes.http import HttpClient, messages_of
 
 RECONNECT_DEADLINE = 45.0
 

@@ -11,14 +11,14 @@ import pytest
 
 from support import services
 from support.models import EmailKind, EmailNotification, SupportRequest
-from tests.emails.conftest import (
+from tests.factories import ChatbotFactory, make_session
+from tests.support.email.conftest import (
     FRONTEND_URL,
     ReceivedMail,
     SmtpServer,
     create_request_over_http,
     run_worker_once,
 )
-from tests.factories import ChatbotFactory, make_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
