@@ -1,18 +1,15 @@
+"""Fixtures of the whole suite (helpers are in tests/helpers.py)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from django.core.cache import cache
-from rest_framework.test import APIClient
 
-from chatbots.models import Chatbot, ChatSession
-from core.actors import Agent
 from support import services
-from support.models import SupportRequest
-from tests.factories import AgentFactory, ChatbotFactory, SuperuserFactory, make_session
+from tests.factories import AgentFactory, ChatbotFactory, SuperuserFactory
+from tests.helpers import Scene, visitor_client
 
 
 @pytest.fixture(autouse=True)
@@ -21,48 +18,6 @@ def _fresh_cache() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
-
-
-@dataclass
-class VisitorClient:
-    session: ChatSession
-    token: str
-    client: APIClient
-
-
-@dataclass
-class Scene:
-    """Two chatbots, each with its own agent, plus one visitor on the first with a request."""
-
-    chatbot: Chatbot
-    other_chatbot: Chatbot
-    agent: Any
-    other_agent: Any
-    superuser: Any
-    visitor: VisitorClient
-    other_visitor: VisitorClient
-    support_request: SupportRequest
-
-
-def visitor_client(chatbot: Chatbot) -> VisitorClient:
-    session, token = make_session(chatbot)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return VisitorClient(session=session, token=token, client=client)
-
-
-def agent_client(user: Any) -> APIClient:
-    client = APIClient(enforce_csrf_checks=True)
-    client.force_login(user)
-    return client
-
-
-def agent_client_with_csrf(user: Any) -> APIClient:
-    """A logged-in agent whose unsafe calls carry the CSRF token, as the console's do."""
-    client = agent_client(user)
-    client.get("/console/login/")  # sets the csrftoken cookie
-    client.credentials(HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
-    return client
 
 
 @pytest.fixture
@@ -86,7 +41,3 @@ def scene(db: None) -> Scene:
         other_visitor=other_visitor,
         support_request=support_request,
     )
-
-
-def join(scene: Scene) -> SupportRequest:
-    return services.request_join(support_request=scene.support_request, agent=Agent(scene.agent))

@@ -13,8 +13,8 @@ from rest_framework.test import APIClient
 from chatbots.models import ChatMessage, ChatSession
 from core.errors import ORIGIN_NOT_ALLOWED
 from support.models import RequestStatus, SupportMessage, SupportRequest
-from tests.conftest import Scene, agent_client_with_csrf, visitor_client
 from tests.factories import ChatbotFactory
+from tests.helpers import Scene, agent_client_with_csrf, visitor_client
 
 pytestmark = pytest.mark.django_db
 

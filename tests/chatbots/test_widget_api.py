@@ -17,9 +17,8 @@ from rest_framework.test import APIClient
 
 from chatbots import bot
 from chatbots.models import ChatMessage, ChatSession
-from tests.conftest import Scene, agent_client_with_csrf
 from tests.factories import ChatbotFactory, FAQEntryFactory
-from tests.helpers import capture_events
+from tests.helpers import Scene, agent_client_with_csrf, capture_events
 
 pytestmark = pytest.mark.django_db
 

@@ -6,15 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from support.models import SupportMessage, SupportRequest
-from tests.e2e.conftest import (
-    CustomerSite,
-    NewContext,
-    PageWatch,
-    ask_for_a_human,
-    open_widget,
-    say,
-    screenshot,
-)
+from tests.e2e.browser import NewContext, PageWatch, ask_for_a_human, open_widget, say, screenshot
+from tests.e2e.customer_site import CustomerSite
 from tests.factories import AgentFactory, ChatbotFactory
 from tests.servers import DaphneServer
 

@@ -23,9 +23,8 @@ from core.errors import (
 )
 from support import events, services
 from support.models import RequestStatus, SenderType, SupportMessage, SupportRequest
-from tests.conftest import Scene
 from tests.factories import make_session
-from tests.helpers import Published, capture_events
+from tests.helpers import Published, Scene, capture_events
 
 pytestmark = pytest.mark.django_db
 

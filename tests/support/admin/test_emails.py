@@ -12,7 +12,7 @@ from support import services
 from support.email import outbox
 from support.models import AgentPreference, EmailNotification, EmailStatus, SupportRequest
 from tests.factories import AgentFactory, ChatbotFactory, SuperuserFactory, make_session
-from tests.support.email.conftest import free_port
+from tests.servers import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -29,7 +29,7 @@ from tests.factories import (
     SuperuserFactory,
     make_session,
 )
-from tests.helpers import capture_events
+from tests.helpers import capture_events, live_database_url
 from tests.servers import DaphneServer
 
 pytestmark = pytest.mark.django_db
@@ -656,17 +656,6 @@ document.addEventListener("securitypolicyviolation", (e) => {
   window.__cspViolations.push(e.violatedDirective + " " + (e.blockedURI || "inline"));
 });
 """
-
-
-def live_database_url() -> str:
-    """This process's test database, for the server process."""
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{settings['NAME']}"
-    user = settings.get("USER") or ""
-    host = settings.get("HOST") or "127.0.0.1"
-    port = settings.get("PORT") or 5432
-    return f"postgres://{user}@{host}:{port}/{settings['NAME']}"
 
 
 @pytest.fixture(scope="module")

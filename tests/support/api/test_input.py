@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from chatbots.models import ChatMessage
 from core.errors import CHATBOT_INACTIVE
 from support.models import RequestStatus, SupportMessage, SupportRequest
-from tests.conftest import Scene, VisitorClient, agent_client_with_csrf, join, visitor_client
+from tests.helpers import Scene, VisitorClient, agent_client_with_csrf, join, visitor_client
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,8 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
-from tests.conftest import Scene, agent_client_with_csrf, visitor_client
 from tests.factories import FAQEntryFactory
+from tests.helpers import Scene, agent_client_with_csrf, visitor_client
 
 # DESIGN.md §5, the HTTP rows: (path, methods).
 CONTRACT = {

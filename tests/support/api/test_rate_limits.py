@@ -24,8 +24,8 @@ from rest_framework.test import APIClient
 
 from chatbots.models import ChatMessage, ChatSession
 from support.models import SupportMessage, SupportRequest
-from tests.conftest import Scene, VisitorClient, agent_client_with_csrf, join, visitor_client
 from tests.factories import FAQEntryFactory
+from tests.helpers import Scene, VisitorClient, agent_client_with_csrf, join, visitor_client
 
 pytestmark = pytest.mark.django_db
 

@@ -19,8 +19,8 @@ from chatbots.models import ChatMessage
 from core.actors import Agent
 from support import services
 from support.models import RequestStatus, SupportMessage, SupportRequest
-from tests.conftest import Scene, agent_client, agent_client_with_csrf, join, visitor_client
 from tests.factories import AgentFactory, ChatbotFactory, FAQEntryFactory
+from tests.helpers import Scene, agent_client, agent_client_with_csrf, join, visitor_client
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,8 @@ from core.actors import Agent
 from support import services
 from support.console.views import PAGE_SIZE
 from support.models import RequestStatus, SenderType, SupportMessage, SupportRequest
-from tests.conftest import Scene
 from tests.factories import AgentFactory, ChatbotFactory, UserFactory, make_session
+from tests.helpers import Scene
 
 pytestmark = pytest.mark.django_db
 

@@ -11,14 +11,9 @@ from django_tasks_db.models import DBTaskResult
 from chatbots.models import ChatMessage
 from support.models import EmailKind, EmailNotification, EmailStatus
 from tests.factories import ChatbotFactory
-from tests.support.email.conftest import (
-    FRONTEND_URL,
-    SmtpServer,
-    StartWorker,
-    create_request_over_http,
-    run_worker_once,
-    wait_until,
-)
+from tests.helpers import create_request_over_http, wait_until
+from tests.support.email.smtp import FRONTEND_URL, SmtpServer
+from tests.support.email.workers import StartWorker, run_worker_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

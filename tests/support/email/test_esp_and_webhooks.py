@@ -14,7 +14,9 @@ from django.test import Client
 
 from support.models import EmailKind, EmailNotification, EmailStatus
 from tests.factories import ChatbotFactory
-from tests.support.email.conftest import FRONTEND_URL, create_request_over_http, run_worker_once
+from tests.helpers import create_request_over_http
+from tests.support.email.smtp import FRONTEND_URL
+from tests.support.email.workers import run_worker_once
 
 WEBHOOK_SECRET = "postmark-hook:Zx8s0M2nQ4"
 TRACKING_URL = "/anymail/postmark/tracking/"

@@ -12,13 +12,9 @@ import pytest
 from support import services
 from support.models import EmailKind, EmailNotification, SupportRequest
 from tests.factories import ChatbotFactory, make_session
-from tests.support.email.conftest import (
-    FRONTEND_URL,
-    ReceivedMail,
-    SmtpServer,
-    create_request_over_http,
-    run_worker_once,
-)
+from tests.helpers import create_request_over_http
+from tests.support.email.smtp import FRONTEND_URL, ReceivedMail, SmtpServer
+from tests.support.email.workers import run_worker_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

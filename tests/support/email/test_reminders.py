@@ -15,7 +15,9 @@ from support.email import outbox
 from support.email.tasks import remind_if_pending
 from support.models import EmailKind, EmailNotification, EmailStatus
 from tests.factories import AgentFactory, ChatbotFactory
-from tests.support.email.conftest import SmtpServer, create_request_over_http, run_worker_once
+from tests.helpers import create_request_over_http
+from tests.support.email.smtp import SmtpServer
+from tests.support.email.workers import run_worker_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

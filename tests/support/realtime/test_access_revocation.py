@@ -15,10 +15,9 @@ from django.test import Client
 
 from support import events, services
 from support.realtime.frames import CLOSE_FORBIDDEN
-from tests.conftest import Scene, join
 from tests.factories import ChatbotFactory, make_session
-from tests.helpers import Joined, capture_joins
-from tests.support.realtime.test_consumers import (  # noqa: F401 - fresh_channel_layer is a fixture
+from tests.helpers import Joined, Scene, capture_joins, join
+from tests.support.realtime.sockets import (
     QUIET,
     agent_socket,
     async_test,
@@ -26,7 +25,6 @@ from tests.support.realtime.test_consumers import (  # noqa: F401 - fresh_channe
     db,
     frame,
     frames,
-    fresh_channel_layer,
     login,
     opened,
     post_as_visitor,

@@ -7,16 +7,15 @@ from typing import Any
 import pytest
 
 from support.realtime.frames import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
-from tests.conftest import Scene
 from tests.factories import UserFactory
-from tests.support.realtime.test_consumers import (  # noqa: F401 - fresh_channel_layer is a fixture
+from tests.helpers import Scene
+from tests.support.realtime.sockets import (
     SITE_ORIGIN,
     WIDGET_ORIGIN,
     agent_socket,
     async_test,
     db,
     frame,
-    fresh_channel_layer,
     login,
     opened,
     queue_socket,

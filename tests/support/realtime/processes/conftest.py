@@ -1,4 +1,5 @@
-"""Real daphne processes on a real database and a private redis-server.
+"""Fixtures of the multi-process tests: real daphne processes on the test database and a
+private redis-server.
 
 The processes read and write the database the test process uses (transactional tests, so
 rows are committed and visible to them): the PostgreSQL test database on the PostgreSQL leg,
@@ -9,67 +10,29 @@ run on both legs.
 
 from __future__ import annotations
 
-import urllib.parse
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import connection
 
-from tests.factories import PASSWORD, AgentFactory, ChatbotFactory
+from tests.helpers import live_database_url
 from tests.servers import DaphneServer, RedisServer
-from tests.support.realtime.processes.http import HttpClient, messages_of, start_visitor
-from tests.support.realtime.processes.recovering_client import RecoveringClient
-
-CUSTOMER_ORIGIN = "https://customer.example"
-
-# The processes under test keep the product's limits except the per-session HTTP write
-# rate, which a fault test's retries could reach; it is not what these tests are about.
-SERVER_ENV = {
-    "DEBUG": "1",
-    "SECURE_SSL_REDIRECT": "0",
-    "LOG_LEVEL": "WARNING",
-    "RATE_VISITOR_MESSAGE_SESSION": "600/min",
-    "RATE_VISITOR_MESSAGE_IP": "600/min",
-}
-
-
-def live_database_url() -> str:
-    """The test database of this process, as a DATABASE_URL for another process."""
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{settings['NAME']}"
-    assert connection.vendor == "postgresql", connection.vendor
-    user = urllib.parse.quote(settings.get("USER") or "")
-    password = urllib.parse.quote(settings.get("PASSWORD") or "")
-    credentials = f"{user}:{password}@" if password else f"{user}@" if user else ""
-    host = settings.get("HOST") or "127.0.0.1"
-    port = settings.get("PORT") or 5432
-    return f"postgres://{credentials}{host}:{port}/{settings['NAME']}"
+from tests.support.realtime.processes.live import (
+    FAILED,
+    SERVER_ENV,
+    StartServer,
+    drop_other_connections,
+    keep_logs_if_failed,
+)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
     if report.when == "call":
-        item.stash[_FAILED] = report.failed
+        item.stash[FAILED] = report.failed
     return report
-
-
-_FAILED = pytest.StashKey[bool]()
-
-
-def _keep_logs_if_failed(request: pytest.FixtureRequest, logs: list[Path]) -> None:
-    """Server logs are kept (and named) when the test failed, removed when it passed."""
-    if request.node.stash.get(_FAILED, True):
-        for path in logs:
-            print(f"server log kept: {path}")
-        return
-    for path in logs:
-        path.unlink(missing_ok=True)
 
 
 @pytest.fixture
@@ -77,10 +40,7 @@ def redis_server(request: pytest.FixtureRequest) -> Iterator[RedisServer]:
     server = RedisServer().start()
     yield server
     server.stop()
-    _keep_logs_if_failed(request, [server.log_path])
-
-
-StartServer = Callable[..., DaphneServer]
+    keep_logs_if_failed(request, [server.log_path])
 
 
 @pytest.fixture
@@ -109,90 +69,6 @@ def start_server(
     yield start
     for server in started:
         server.stop()
-    _keep_logs_if_failed(request, [server.log_path for server in started])
+    keep_logs_if_failed(request, [server.log_path for server in started])
     if connection.vendor == "postgresql":
-        _drop_other_connections()
-
-
-def _drop_other_connections() -> None:
-    # A killed process leaves no session behind, but a stopped one may linger a moment;
-    # the flush after the test needs the tables to itself.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-
-
-@dataclass
-class LiveChat:
-    """One support request: its visitor on one process, its agent (joined) on another."""
-
-    request_id: str
-    visitor_http: HttpClient
-    agent_http: HttpClient
-    chatbot_key: str
-    agent: Any
-
-
-def open_live_chat(visitor_server: DaphneServer, agent_server: DaphneServer) -> LiveChat:
-    """A chatbot and its agent (factories), then the visitor and agent over HTTP as in life."""
-    agent = AgentFactory(first_name="Alice")
-    chatbot = ChatbotFactory(agents=[agent], allowed_origins=[CUSTOMER_ORIGIN])
-    visitor_http, request_id = start_visitor(
-        visitor_server.url,
-        chatbot_key=chatbot.key,
-        origin=CUSTOMER_ORIGIN,
-        name="Vera",
-        first_message="My parcel never arrived",
-    )
-    agent_http = HttpClient(base_url=agent_server.url)
-    agent_http.login(agent.username, PASSWORD)
-    joined = agent_http.post(f"/human-support/requests/{request_id}/join")
-    assert joined.status == 200, joined
-    return LiveChat(
-        request_id=request_id,
-        visitor_http=visitor_http,
-        agent_http=agent_http,
-        chatbot_key=chatbot.key,
-        agent=agent,
-    )
-
-
-def visitor_client(chat: LiveChat, *servers: DaphneServer) -> RecoveringClient:
-    return RecoveringClient(
-        name="visitor",
-        http=chat.visitor_http,
-        request_id=chat.request_id,
-        servers=[s.url for s in servers],
-        origin=CUSTOMER_ORIGIN,
-        token=chat.visitor_http.bearer,
-    )
-
-
-def agent_client(chat: LiveChat, *servers: DaphneServer) -> RecoveringClient:
-    return RecoveringClient(
-        name="agent",
-        http=chat.agent_http,
-        request_id=chat.request_id,
-        servers=[s.url for s in servers],
-        origin=servers[0].origin,
-    )
-
-
-def stored_transcript(chat: LiveChat) -> list[tuple[int, str, str]]:
-    """What the database holds, read over HTTP by the agent (every page): the reference."""
-    messages: list[dict[str, Any]] = []
-    while True:
-        page = messages_of(
-            chat.agent_http, chat.request_id, after=messages[-1]["id"] if messages else 0
-        )
-        messages += page
-        if len(page) < django_settings.MESSAGE_PAGE_SIZE:
-            return [(m["id"], m["sender_type"], m["text"]) for m in messages]
-
-
-def assert_complete_in_order_once(client: RecoveringClient, chat: LiveChat) -> None:
-    """The client shows every stored message, in id order, each once."""
-    assert client.arrivals == sorted(set(client.arrivals)), "shown out of order or twice"
-    assert client.transcript() == stored_transcript(chat)
+        drop_other_connections()

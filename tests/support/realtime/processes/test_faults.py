@@ -13,7 +13,8 @@ import pytest
 from support.models import SupportMessage
 from support.realtime.frames import CLOSE_TRY_AGAIN
 from tests.servers import RedisServer
-from tests.support.realtime.processes.conftest import (
+from tests.support.realtime.processes.http import HttpClient, Response
+from tests.support.realtime.processes.live import (
     LiveChat,
     StartServer,
     agent_client,
@@ -21,7 +22,6 @@ from tests.support.realtime.processes.conftest import (
     open_live_chat,
     visitor_client,
 )
-from tests.support.realtime.processes.http import HttpClient, Response
 from tests.support.realtime.processes.recovering_client import RecoveringClient
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -15,7 +15,8 @@ import websockets
 
 from support.models import SupportMessage
 from tests.servers import DaphneServer
-from tests.support.realtime.processes.conftest import (
+from tests.support.realtime.processes.http import messages_of, start_visitor
+from tests.support.realtime.processes.live import (
     CUSTOMER_ORIGIN,
     LiveChat,
     StartServer,
@@ -25,7 +26,6 @@ from tests.support.realtime.processes.conftest import (
     stored_transcript,
     visitor_client,
 )
-from tests.support.realtime.processes.http import messages_of, start_visitor
 from tests.support.realtime.processes.recovering_client import RecoveringClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
