@@ -9,7 +9,7 @@ from django.core.cache import cache
 
 from support import services
 from tests.factories import AgentFactory, ChatbotFactory, SuperuserFactory
-from tests.helpers import Scene, visitor_client
+from tests.helpers import Scene, VisitorClient, visitor_client
 
 
 @pytest.fixture(autouse=True)
@@ -41,3 +41,9 @@ def scene(db: None) -> Scene:
         other_visitor=other_visitor,
         support_request=support_request,
     )
+
+
+@pytest.fixture
+def newcomer(scene: Scene) -> VisitorClient:
+    """A visitor of the scene's chatbot with no request yet."""
+    return visitor_client(scene.chatbot)

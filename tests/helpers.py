@@ -33,11 +33,14 @@ __all__ = [
     "VisitorClient",
     "agent_client",
     "agent_client_with_csrf",
+    "assert_error",
+    "bot_url",
     "capture_events",
     "capture_joins",
     "create_request_over_http",
     "join",
     "live_database_url",
+    "messages_url",
     "visitor_client",
     "wait_until",
 ]
@@ -114,6 +117,33 @@ def create_request_over_http(
     return SupportRequest.objects.select_related("chatbot").get(
         request_id=response.json()["request_id"]
     )
+
+
+# --- the HTTP API -------------------------------------------------------------------------------
+
+
+def messages_url(scene: Scene) -> str:
+    """The messages of the scene's request."""
+    return f"/human-support/requests/{scene.support_request.request_id}/messages"
+
+
+def bot_url(visitor: VisitorClient) -> str:
+    """The visitor's chat with the bot."""
+    return f"/api/sessions/{visitor.session.session_id}/messages"
+
+
+def assert_error(response: Any, status: int, field: str | None = None) -> dict[str, Any]:
+    """A JSON error of `status` with a detail and the errors by field (naming `field`)."""
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert isinstance(body["detail"], str)
+    assert body["detail"]
+    assert isinstance(body["errors"], dict)
+    if field is not None:
+        assert field in body["errors"], body
+        assert body["errors"][field]
+    return body
 
 
 # --- events -------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from chatbots.visitors import Visitor
 from core.actors import Agent
 from core.errors import (
     ClientIdTaken,
-    DomainError,
     InvalidInput,
     InvalidTransition,
     RequestClosed,
@@ -553,13 +552,3 @@ def test_a_rolled_back_create_publishes_nothing_and_keeps_no_request(scene: Scen
         create_then_fail()
     assert published == []
     assert not SupportRequest.objects.filter(session=session).exists()
-
-
-def test_domain_errors_carry_a_stable_code_and_http_status() -> None:
-    # Transports branch on these; changing one is a contract change.
-    assert (InvalidTransition("x").code, InvalidTransition("x").http_status) == (
-        "invalid_transition",
-        409,
-    )
-    assert (RequestClosed().code, RequestClosed().http_status) == ("closed", 409)
-    assert issubclass(RequestClosed, DomainError)

@@ -2,54 +2,33 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.test import Client
 from rest_framework.test import APIClient
 
 from chatbots.models import ChatMessage
 from core.errors import CHATBOT_INACTIVE
 from support.models import RequestStatus, SupportMessage, SupportRequest
-from tests.helpers import Scene, VisitorClient, agent_client_with_csrf, join, visitor_client
+from tests.helpers import (
+    Scene,
+    VisitorClient,
+    agent_client_with_csrf,
+    assert_error,
+    bot_url,
+    join,
+    messages_url,
+)
 
 pytestmark = pytest.mark.django_db
 
 LIMIT = 5000
 
 
-@pytest.fixture
-def newcomer(scene: Scene) -> VisitorClient:
-    """A visitor of the scene's chatbot with no request yet."""
-    return visitor_client(scene.chatbot)
-
-
 def create(visitor: VisitorClient, **body: Any) -> Any:
     payload = {"session_id": visitor.session.session_id, "initial_message": "Hello", **body}
     return visitor.client.post("/human-support/request", payload, format="json")
-
-
-def messages_url(scene: Scene) -> str:
-    return f"/human-support/requests/{scene.support_request.request_id}/messages"
-
-
-def bot_url(visitor: VisitorClient) -> str:
-    return f"/api/sessions/{visitor.session.session_id}/messages"
-
-
-def assert_error(response: Any, status: int, field: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert isinstance(body["detail"], str)
-    assert body["detail"]
-    assert isinstance(body["errors"], dict)
-    if field is not None:
-        assert field in body["errors"], body
-        assert body["errors"][field]
-    return body
 
 
 # --- creating a request -----------------------------------------------------------------
@@ -303,117 +282,6 @@ def test_a_form_encoded_body_is_refused_with_a_json_error(scene: Scene) -> None:
     response = scene.visitor.client.post(messages_url(scene), {"message": "Hi"})
     assert_error(response, 415)
     assert SupportMessage.objects.filter(message="Hi").count() == 0
-
-
-# --- body size ----------------------------------------------------------------------------
-
-
-def oversized_body() -> str:
-    return json.dumps({"message": "x" * (settings.MAX_BODY_BYTES + 1)})
-
-
-def test_a_body_over_64_kib_is_413_json_on_messages(scene: Scene) -> None:
-    before = SupportMessage.objects.count()
-    response = scene.visitor.client.post(
-        messages_url(scene), oversized_body(), content_type="application/json"
-    )
-    body = assert_error(response, 413)
-    assert str(settings.MAX_BODY_BYTES) in body["detail"]
-    assert body["code"] == "too_large"
-    assert SupportMessage.objects.count() == before
-
-
-def test_a_body_over_64_kib_is_413_json_on_request_creation(newcomer: VisitorClient) -> None:
-    payload = json.dumps(
-        {
-            "session_id": newcomer.session.session_id,
-            "initial_message": "x" * (settings.MAX_BODY_BYTES + 1),
-        }
-    )
-    response = newcomer.client.post(
-        "/human-support/request", payload, content_type="application/json"
-    )
-    assert_error(response, 413)
-    assert not SupportRequest.objects.filter(session=newcomer.session).exists()
-
-
-def test_a_body_over_64_kib_is_413_json_on_bot_messages(newcomer: VisitorClient) -> None:
-    response = newcomer.client.post(
-        bot_url(newcomer), oversized_body(), content_type="application/json"
-    )
-    assert_error(response, 413)
-    assert not ChatMessage.objects.filter(session=newcomer.session).exists()
-
-
-def asgi_post(path: str, chunks: list[bytes], headers: list[tuple[bytes, bytes]]) -> Any:
-    """POST through the real ASGI application (as daphne calls it), body in chunks."""
-    from asgiref.sync import async_to_sync
-    from asgiref.testing import ApplicationCommunicator
-
-    from config.asgi import application
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"localhost"), (b"content-type", b"application/json"), *headers],
-        "client": ("127.0.0.1", 40000),
-        "server": ("localhost", 80),
-    }
-
-    async def exchange() -> tuple[int, bytes]:
-        communicator = ApplicationCommunicator(application, scope)
-        for n, chunk in enumerate(chunks):
-            await communicator.send_input(
-                {"type": "http.request", "body": chunk, "more_body": n < len(chunks) - 1}
-            )
-        start = await communicator.receive_output(timeout=10)
-        body = b""
-        while True:
-            message = await communicator.receive_output(timeout=10)
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        return start["status"], body
-
-    return async_to_sync(exchange)()
-
-
-def test_a_chunked_body_over_64_kib_without_content_length_is_413_json_over_asgi(
-    db: None,
-) -> None:
-    chunk = b"x" * 16384
-    status, body = asgi_post("/api/chatbots/no-such-key/sessions", [chunk] * 5, [])
-    assert status == 413
-    assert json.loads(body)["code"] == "too_large"
-
-
-def test_a_small_chunked_body_over_asgi_reaches_the_view(db: None) -> None:
-    # The control for the test above: the same path, a small body, the view's own 404.
-    status, body = asgi_post("/api/chatbots/no-such-key/sessions", [b"{", b"}"], [])
-    assert status == 404
-    assert json.loads(body)["detail"] == "No chatbot with this key."
-
-
-def test_a_declared_content_length_over_64_kib_is_413_json_over_asgi(db: None) -> None:
-    length = str(settings.MAX_BODY_BYTES + 1).encode()
-    status, body = asgi_post(
-        "/api/chatbots/no-such-key/sessions",
-        [b"x" * (settings.MAX_BODY_BYTES + 1)],
-        [(b"content-length", length)],
-    )
-    assert status == 413
-    assert json.loads(body)["code"] == "too_large"
-
-
-def test_the_limit_is_64_kib_by_default() -> None:
-    assert settings.MAX_BODY_BYTES == 64 * 1024
 
 
 # --- widget endpoints ---------------------------------------------------------------------

@@ -152,6 +152,20 @@ async def test_the_visitors_socket_does_not_care_about_agents_leaving(scene: Sce
     await still_open(visitor, scene, "hello?")
 
 
+@async_test
+async def test_socket_closed_by_the_server_leaves_its_groups(scene: Scene) -> None:
+    """After a 4403 the consumer is out of every group: later events go nowhere."""
+    await db(join)(scene)
+    rid = scene.support_request.request_id
+    agent = await opened(agent_socket(rid, await db(login)(scene.agent)))
+    await db(scene.chatbot.agents.remove)(scene.agent)
+    assert await closed_with(agent) == CLOSE_FORBIDDEN
+
+    await db(post_as_visitor)(scene, "after the agent left")
+
+    assert await agent.receive_nothing(timeout=QUIET)
+
+
 # --- deactivated, demoted, deleted ---------------------------------------------------------------
 
 
