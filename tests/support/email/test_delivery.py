@@ -145,8 +145,11 @@ def test_mail_is_retried_while_smtp_is_down_and_sent_once_it_is_back(
     worker = start_worker(EMAIL_RETRY_BASE_SECONDS="0.5", EMAIL_MAX_ATTEMPTS="50")
 
     def failed_at_least_twice() -> bool:
+        # A claim counts the attempt before it connects; the failure puts the row back in
+        # the queue. `attempts == 2` alone may be the second attempt still on its way to the
+        # server, which then succeeds once started below: wait until it has failed too.
         row.refresh_from_db()
-        return row.attempts >= 2
+        return row.attempts >= 2 and row.status == EmailStatus.QUEUED
 
     wait_until(failed_at_least_twice, what="two failed attempts")
     assert row.status in (EmailStatus.QUEUED, EmailStatus.SENDING)

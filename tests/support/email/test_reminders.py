@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from core.actors import Agent
 from support import services
 from support.email import outbox
 from support.email.tasks import remind_if_pending
-from support.models import EmailKind, EmailNotification, EmailStatus
+from support.models import EmailKind, EmailNotification, EmailStatus, SupportRequest
 from tests.factories import AgentFactory, ChatbotFactory
-from tests.helpers import create_request_over_http
+from tests.helpers import create_request_over_http, wait_until
 from tests.support.email.smtp import SmtpServer
 from tests.support.email.workers import run_worker_once
 
@@ -23,10 +24,22 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # 0.3 seconds: the reminder task becomes due while the test waits.
 SHORT_MINUTES = 0.005
+REMIND_TASK = "support.email.tasks.remind_if_pending"
 
 
 def _wait_for_the_reminder_to_be_due() -> None:
-    time.sleep(SHORT_MINUTES * 60 + 0.2)
+    """Until a reminder would go out: every reminder task is due, and every request is older
+    than the delay (the stale sweep finds overdue requests by their age)."""
+
+    def due() -> bool:
+        now = timezone.now()
+        too_young = SupportRequest.objects.filter(
+            created_at__gt=now - timedelta(minutes=SHORT_MINUTES)
+        )
+        not_yet = DBTaskResult.objects.filter(task_path=REMIND_TASK, run_after__gt=now)
+        return not too_young.exists() and not not_yet.exists()
+
+    wait_until(due, timeout=10, what="the reminder to be due")
 
 
 def test_a_request_still_pending_sends_one_reminder_to_the_admin(

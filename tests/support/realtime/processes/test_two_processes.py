@@ -297,7 +297,8 @@ def test_an_agent_logged_out_on_one_process_loses_their_sockets_on_another_at_on
             agent_socket(b, chat, path) as conversation,
             agent_socket(b, chat, "/human-support/ws/agent") as queue,
         ):
-            await asyncio.sleep(0.5)  # both joined their groups
+            # Nothing to wait for: a consumer joins its groups before it accepts, so both
+            # sockets hear the logout's event once their handshakes are done.
             started = time.monotonic()
             logged_out = await asyncio.to_thread(
                 chat.agent_http.with_base(a.url).post, "/console/logout/"
