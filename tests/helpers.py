@@ -150,7 +150,7 @@ def assert_error(response: Any, status: int, field: str | None = None) -> dict[s
 
 
 def _assert_recording_layer() -> None:
-    backend = settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    backend = str(settings.CHANNEL_LAYERS["default"]["BACKEND"])
     assert backend.startswith("tests.layers."), (
         f"the channel layer {backend} records nothing: run pytest with tests.settings"
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from channels.layers import InMemoryChannelLayer
-from channels_redis.core import RedisChannelLayer
+from channels_redis.core import RedisChannelLayer  # type: ignore[import-untyped]
 
 
 @dataclass(frozen=True)

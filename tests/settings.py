@@ -12,7 +12,7 @@ _RECORDING = {
     "channels_redis.core.RedisChannelLayer": "tests.layers.RecordingRedisChannelLayer",
 }
 CHANNEL_LAYERS = {
-    alias: {**layer, "BACKEND": _RECORDING[layer["BACKEND"]]}
+    alias: {**layer, "BACKEND": _RECORDING[str(layer["BACKEND"])]}
     for alias, layer in CONFIGURED_CHANNEL_LAYERS.items()
 }
 

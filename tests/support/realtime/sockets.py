@@ -152,7 +152,7 @@ async def send(communicator: WebsocketCommunicator, **fields: object) -> None:
 
 def message_ids(received: list[dict[str, Any]]) -> list[int]:
     """Ids of every message a socket was sent, in history and message frames alike."""
-    ids = []
+    ids: list[int] = []
     for item in received:
         if item["type"] == "history":
             ids.extend(m["id"] for m in item["messages"])
