@@ -1,7 +1,7 @@
 """What the benchmarks share: a private PostgreSQL database and redis-server, Handoff's
 daphne processes, process CPU and memory, percentiles. Everything is on 127.0.0.1.
 
-The process helpers are the ones the real-time tests use (tests/realtime/servers.py).
+The process helpers are the ones the real-time tests use (tests/servers.py).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ if str(BASE_DIR) not in sys.path:
 import psutil  # noqa: E402
 import psycopg  # noqa: E402
 
-from tests.realtime.servers import (  # noqa: E402
+from tests.servers import (  # noqa: E402
     LOCALHOST,
     PYTHON,
     DaphneServer,

@@ -75,8 +75,8 @@ from bench.harness import (
     require_local,
     seed,
 )
-from tests.realtime.http import HttpClient
-from tests.realtime.servers import PYTHON
+from tests.servers import PYTHON
+from tests.support.realtime.processes.http import HttpClient
 
 CONNECT_CONCURRENCY = 50
 DEFAULT_WS_MESSAGES_PER_SECOND = 1.0  # settings.WS_MESSAGES_PER_SECOND's default

@@ -1,32 +1,15 @@
+"""Fixtures of the whole suite (helpers are in tests/helpers.py)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
-from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core.cache import cache
-from rest_framework.test import APIClient
 
-from chatbots.models import Chatbot, ChatSession
-from core.actors import Agent
-from support import events, services
-from support.models import SupportRequest
-from tests.factories import AgentFactory, ChatbotFactory, SuperuserFactory, make_session
-
-
-class FastPBKDF2PasswordHasher(PBKDF2PasswordHasher):
-    """One iteration: tests make many users. The hash keeps the standard
-    "pbkdf2_sha256$<iterations>$..." form, so daphne processes started by the tests
-    (default hashers) still verify these passwords."""
-
-    iterations = 1
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["tests.conftest.FastPBKDF2PasswordHasher"]
+from support import services
+from tests.factories import AgentFactory, ChatbotFactory, SuperuserFactory
+from tests.helpers import Scene, VisitorClient, visitor_client
 
 
 @pytest.fixture(autouse=True)
@@ -35,48 +18,6 @@ def _fresh_cache() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
-
-
-@dataclass
-class VisitorClient:
-    session: ChatSession
-    token: str
-    client: APIClient
-
-
-@dataclass
-class Scene:
-    """Two chatbots, each with its own agent, plus one visitor on the first with a request."""
-
-    chatbot: Chatbot
-    other_chatbot: Chatbot
-    agent: Any
-    other_agent: Any
-    superuser: Any
-    visitor: VisitorClient
-    other_visitor: VisitorClient
-    support_request: SupportRequest
-
-
-def visitor_client(chatbot: Chatbot) -> VisitorClient:
-    session, token = make_session(chatbot)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return VisitorClient(session=session, token=token, client=client)
-
-
-def agent_client(user: Any) -> APIClient:
-    client = APIClient(enforce_csrf_checks=True)
-    client.force_login(user)
-    return client
-
-
-def agent_client_with_csrf(user: Any) -> APIClient:
-    """A logged-in agent whose unsafe calls carry the CSRF token, as the console's do."""
-    client = agent_client(user)
-    client.get("/console/login/")  # sets the csrftoken cookie
-    client.credentials(HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
-    return client
 
 
 @pytest.fixture
@@ -102,32 +43,7 @@ def scene(db: None) -> Scene:
     )
 
 
-def join(scene: Scene) -> SupportRequest:
-    return services.request_join(support_request=scene.support_request, agent=Agent(scene.agent))
-
-
-@dataclass
-class Published:
-    group: str
-    event: dict[str, Any]
-
-
 @pytest.fixture
-def published(monkeypatch: pytest.MonkeyPatch) -> list[Published]:
-    """Events that services published, in order, with their groups (after commit).
-
-    A test's transaction never commits, so wrap the acting code in
-    `django_capture_on_commit_callbacks(execute=True)`: its on_commit callbacks run
-    when that block exits (callbacks of a rolled-back savepoint never do), and the
-    list is filled then. Holding one capture open for the whole test would only run
-    them at teardown, after the asserts.
-    """
-    sent: list[Published] = []
-    real = events.publish_now
-
-    def record(group: str, event: events.Event) -> None:
-        sent.append(Published(group=group, event=dict(event)))
-        real(group, event)
-
-    monkeypatch.setattr(events, "publish_now", record)
-    return sent
+def newcomer(scene: Scene) -> VisitorClient:
+    """A visitor of the scene's chatbot with no request yet."""
+    return visitor_client(scene.chatbot)

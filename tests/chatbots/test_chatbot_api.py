@@ -12,8 +12,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from chatbots.models import Chatbot
-from tests.conftest import Scene, agent_client, agent_client_with_csrf
 from tests.factories import AgentFactory, UserFactory
+from tests.helpers import Scene, agent_client, agent_client_with_csrf
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -18,8 +17,8 @@ from rest_framework.test import APIClient
 
 from chatbots import bot
 from chatbots.models import ChatMessage, ChatSession
-from tests.conftest import Published, Scene, agent_client_with_csrf
 from tests.factories import ChatbotFactory, FAQEntryFactory
+from tests.helpers import Scene, agent_client_with_csrf, capture_events
 
 pytestmark = pytest.mark.django_db
 
@@ -258,10 +257,8 @@ def test_the_session_token_and_its_hash_are_in_no_agent_facing_answer(scene: Sce
         assert token_hash not in text
 
 
-def test_the_session_token_is_in_no_published_event(
-    scene: Scene, published: list[Published], django_capture_on_commit_callbacks: Callable[..., Any]
-) -> None:
-    with django_capture_on_commit_callbacks(execute=True):
+def test_the_session_token_is_in_no_published_event(scene: Scene) -> None:
+    with capture_events() as published:
         scene.visitor.client.post(
             f"/human-support/requests/{scene.support_request.request_id}/messages",
             {"message": "Hi"},

@@ -9,16 +9,10 @@ from chatbots.models import Chatbot
 from core.actors import Agent
 from support import services
 from support.models import SupportRequest
-from tests.e2e.conftest import (
-    CustomerSite,
-    NewContext,
-    PageWatch,
-    ask_for_a_human,
-    log_in,
-    open_widget,
-)
+from tests.e2e.browser import NewContext, PageWatch, ask_for_a_human, log_in, open_widget
+from tests.e2e.customer_site import CustomerSite
 from tests.factories import AgentFactory, ChatbotFactory, make_session
-from tests.realtime.servers import DaphneServer
+from tests.servers import DaphneServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -8,8 +8,8 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import NewContext, PageWatch, screenshot
-from tests.realtime.servers import DaphneServer
+from tests.e2e.browser import NewContext, PageWatch, screenshot
+from tests.servers import DaphneServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -7,17 +7,10 @@ from playwright.sync_api import Locator, Page, expect
 
 from support.models import SupportRequest
 from support.permissions import grant_agent_permissions
-from tests.e2e.conftest import (
-    CustomerSite,
-    NewContext,
-    PageWatch,
-    log_in,
-    open_widget,
-    say,
-    screenshot,
-)
+from tests.e2e.browser import NewContext, PageWatch, log_in, open_widget, say, screenshot
+from tests.e2e.customer_site import CustomerSite
 from tests.factories import AgentFactory, ChatbotFactory
-from tests.realtime.servers import DaphneServer
+from tests.servers import DaphneServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

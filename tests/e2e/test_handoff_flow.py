@@ -8,8 +8,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from support.models import SupportMessage, SupportRequest
-from tests.e2e.conftest import (
-    CustomerSite,
+from tests.e2e.browser import (
     NewContext,
     PageWatch,
     ask_for_a_human,
@@ -18,8 +17,9 @@ from tests.e2e.conftest import (
     say,
     screenshot,
 )
+from tests.e2e.customer_site import CustomerSite
 from tests.factories import AgentFactory, ChatbotFactory, FAQEntryFactory
-from tests.realtime.servers import DaphneServer
+from tests.servers import DaphneServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from support.models import SupportRequest
-from tests.e2e.conftest import (
-    CustomerSite,
+from tests.e2e.browser import (
     NewContext,
     PageWatch,
     ask_for_a_human,
+    csrf_token,
     log_in,
     open_widget,
 )
+from tests.e2e.customer_site import CustomerSite
 from tests.factories import AgentFactory, ChatbotFactory
-from tests.realtime.servers import DaphneServer
+from tests.servers import DaphneServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -76,8 +77,3 @@ def test_an_agent_of_another_chatbot_cannot_see_or_open_the_request(
     assert close_code == 4403
     assert SupportRequest.objects.get(request_id=request_id).status == "pending"
     watch.assert_clean()
-
-
-def csrf_token(page: Page) -> str:
-    cookies = page.context.cookies()
-    return next(c["value"] for c in cookies if c["name"] == "csrftoken")

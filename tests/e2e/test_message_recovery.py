@@ -13,18 +13,18 @@ import pytest
 from playwright.sync_api import Locator, Page, WebSocketRoute, expect
 
 from support.models import SenderType, SupportMessage, SupportRequest
-from tests.e2e.conftest import (
-    CustomerSite,
+from tests.e2e.browser import (
     NewContext,
     PageWatch,
     ask_for_a_human,
+    csrf_token,
     log_in,
     open_widget,
     say,
 )
-from tests.e2e.test_isolation import csrf_token
+from tests.e2e.customer_site import CustomerSite
 from tests.factories import AgentFactory, ChatbotFactory
-from tests.realtime.servers import DaphneServer
+from tests.servers import DaphneServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -8,10 +8,9 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from support.models import SupportRequest
-from tests.e2e.conftest import (
+from tests.e2e.browser import (
     DESKTOP,
     PHONE,
-    CustomerSite,
     NewContext,
     PageWatch,
     ask_for_a_human,
@@ -20,8 +19,9 @@ from tests.e2e.conftest import (
     say,
     screenshot,
 )
+from tests.e2e.customer_site import CustomerSite
 from tests.factories import AgentFactory, ChatbotFactory, FAQEntryFactory
-from tests.realtime.servers import DaphneServer
+from tests.servers import DaphneServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

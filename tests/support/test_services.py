@@ -6,7 +6,6 @@ timestamps, its messages and the published events exactly as they were.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,20 +16,16 @@ from chatbots.visitors import Visitor
 from core.actors import Agent
 from core.errors import (
     ClientIdTaken,
-    DomainError,
     InvalidInput,
     InvalidTransition,
     RequestClosed,
 )
 from support import events, services
 from support.models import RequestStatus, SenderType, SupportMessage, SupportRequest
-from tests.conftest import Published, Scene
 from tests.factories import make_session
+from tests.helpers import Published, Scene, capture_events
 
 pytestmark = pytest.mark.django_db
-
-Capture = Callable[..., Any]
-
 
 # --- helpers ----------------------------------------------------------------------------
 
@@ -157,11 +152,9 @@ def test_create_stores_a_pending_request_with_the_initial_message_as_first_messa
     assert list(row.messages.values_list("sender_type", "message")) == [("user", "Help")]
 
 
-def test_create_publishes_created_to_the_chatbot_agents_group_only(
-    scene: Scene, published: list[Published], django_capture_on_commit_callbacks: Capture
-) -> None:
+def test_create_publishes_created_to_the_chatbot_agents_group_only(scene: Scene) -> None:
     session, _ = make_session(scene.chatbot)
-    with django_capture_on_commit_callbacks(execute=True):
+    with capture_events() as published:
         support_request, _ = services.request_create(session=session, initial_message="Help")
     assert summary(published) == [(agents_group(scene), "support.queue", "created")]
     assert published[0].event["request"]["request_id"] == support_request.request_id
@@ -169,9 +162,9 @@ def test_create_publishes_created_to_the_chatbot_agents_group_only(
 
 
 def test_create_returns_the_open_request_of_the_same_session_instead_of_a_second_one(
-    scene: Scene, published: list[Published], django_capture_on_commit_callbacks: Capture
+    scene: Scene,
 ) -> None:
-    with django_capture_on_commit_callbacks(execute=True):
+    with capture_events() as published:
         again, created = services.request_create(
             session=scene.visitor.session, initial_message="Hello again"
         )
@@ -218,9 +211,9 @@ def test_join_makes_a_pending_request_active_and_assigns_the_agent(scene: Scene)
 
 
 def test_join_publishes_message_and_status_to_the_request_and_joined_to_the_agents(
-    scene: Scene, published: list[Published], django_capture_on_commit_callbacks: Capture
+    scene: Scene,
 ) -> None:
-    with django_capture_on_commit_callbacks(execute=True):
+    with capture_events() as published:
         join(scene)
     assert summary(published) == [
         (request_group(scene), "support.message", "system"),
@@ -248,10 +241,10 @@ def test_resolve_makes_an_active_request_resolved(scene: Scene) -> None:
 
 
 def test_resolve_publishes_message_and_status_to_the_request_and_resolved_to_the_agents(
-    scene: Scene, published: list[Published], django_capture_on_commit_callbacks: Capture
+    scene: Scene,
 ) -> None:
     join(scene)
-    with django_capture_on_commit_callbacks(execute=True):
+    with capture_events() as published:
         resolve(scene)
     assert summary(published) == [
         (request_group(scene), "support.message", "system"),
@@ -294,9 +287,9 @@ def test_visitor_closes_a_request_from_any_open_status(scene: Scene, status: str
 
 
 def test_close_publishes_message_and_status_to_the_request_and_closed_to_the_agents(
-    scene: Scene, published: list[Published], django_capture_on_commit_callbacks: Capture
+    scene: Scene,
 ) -> None:
-    with django_capture_on_commit_callbacks(execute=True):
+    with capture_events() as published:
         close_by_agent(scene)
     assert summary(published) == [
         (request_group(scene), "support.message", "system"),
@@ -319,11 +312,9 @@ def test_visitor_writing_to_a_resolved_request_reopens_it(scene: Scene) -> None:
     assert texts[-2:] == [("system", "Reopened by the visitor"), ("user", "One more thing")]
 
 
-def test_reopen_publishes_status_to_the_request_and_reopened_to_the_agents(
-    scene: Scene, published: list[Published], django_capture_on_commit_callbacks: Capture
-) -> None:
+def test_reopen_publishes_status_to_the_request_and_reopened_to_the_agents(scene: Scene) -> None:
     bring_to(scene, RequestStatus.RESOLVED)
-    with django_capture_on_commit_callbacks(execute=True):
+    with capture_events() as published:
         visitor_says(scene, "One more thing")
     assert summary(published) == [
         (request_group(scene), "support.message", "system"),
@@ -342,10 +333,8 @@ def test_visitor_message_on_an_unresolved_open_request_changes_no_status(
     assert fresh(scene.support_request).status == status
 
 
-def test_message_publishes_one_message_event_to_the_request_group_only(
-    scene: Scene, published: list[Published], django_capture_on_commit_callbacks: Capture
-) -> None:
-    with django_capture_on_commit_callbacks(execute=True):
+def test_message_publishes_one_message_event_to_the_request_group_only(scene: Scene) -> None:
+    with capture_events() as published:
         result = visitor_says(scene, "Hello?", client_id="v-1")
     assert summary(published) == [(request_group(scene), "support.message", "user")]
     assert published[0].event["message"]["id"] == result.message.id
@@ -369,10 +358,8 @@ def test_visitor_messages_do_not_set_first_response_at(scene: Scene) -> None:
     assert fresh(scene.support_request).first_response_at is None
 
 
-def test_the_same_client_id_twice_stores_one_message_and_publishes_once(
-    scene: Scene, published: list[Published], django_capture_on_commit_callbacks: Capture
-) -> None:
-    with django_capture_on_commit_callbacks(execute=True):
+def test_the_same_client_id_twice_stores_one_message_and_publishes_once(scene: Scene) -> None:
+    with capture_events() as published:
         first = visitor_says(scene, "Hello?", client_id="v-1")
         second = visitor_says(scene, "Hello?", client_id="v-1")
     assert (first.created, second.created) == (True, False)
@@ -491,8 +478,6 @@ def attempt(scene: Scene, move: str) -> None:
 )
 def test_a_refused_move_raises_a_409_domain_error_and_changes_nothing(
     scene: Scene,
-    published: list[Published],
-    django_capture_on_commit_callbacks: Capture,
     status: str,
     move: str,
     code: str,
@@ -500,7 +485,7 @@ def test_a_refused_move_raises_a_409_domain_error_and_changes_nothing(
     bring_to(scene, status)
     before = snapshot(scene.support_request)
     with (
-        django_capture_on_commit_callbacks(execute=True),
+        capture_events() as published,
         pytest.raises(InvalidTransition) as refused,
     ):
         attempt(scene, move)
@@ -543,9 +528,7 @@ class Boom(Exception):
     pass
 
 
-def test_a_rolled_back_transaction_publishes_nothing_and_keeps_nothing(
-    scene: Scene, published: list[Published], django_capture_on_commit_callbacks: Capture
-) -> None:
+def test_a_rolled_back_transaction_publishes_nothing_and_keeps_nothing(scene: Scene) -> None:
     before = snapshot(scene.support_request)
 
     def join_answer_then_fail() -> None:
@@ -554,15 +537,13 @@ def test_a_rolled_back_transaction_publishes_nothing_and_keeps_nothing(
             agent_says(scene, "Hello")
             raise Boom
 
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(Boom):
+    with capture_events() as published, pytest.raises(Boom):
         join_answer_then_fail()
     assert published == []
     assert snapshot(scene.support_request) == before
 
 
-def test_a_rolled_back_create_publishes_nothing_and_keeps_no_request(
-    scene: Scene, published: list[Published], django_capture_on_commit_callbacks: Capture
-) -> None:
+def test_a_rolled_back_create_publishes_nothing_and_keeps_no_request(scene: Scene) -> None:
     session, _ = make_session(scene.chatbot)
 
     def create_then_fail() -> None:
@@ -570,17 +551,7 @@ def test_a_rolled_back_create_publishes_nothing_and_keeps_no_request(
             services.request_create(session=session, initial_message="Help")
             raise Boom
 
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(Boom):
+    with capture_events() as published, pytest.raises(Boom):
         create_then_fail()
     assert published == []
     assert not SupportRequest.objects.filter(session=session).exists()
-
-
-def test_domain_errors_carry_a_stable_code_and_http_status() -> None:
-    # Transports branch on these; changing one is a contract change.
-    assert (InvalidTransition("x").code, InvalidTransition("x").http_status) == (
-        "invalid_transition",
-        409,
-    )
-    assert (RequestClosed().code, RequestClosed().http_status) == ("closed", 409)
-    assert issubclass(RequestClosed, DomainError)

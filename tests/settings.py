@@ -1,0 +1,20 @@
+"""Settings of the test process: the product's own (config.settings), except for the two
+things only tests need. Processes the tests start (daphne, workers, commands) run on
+config.settings itself (tests/servers.py, `process_env`)."""
+
+from config.settings import *  # noqa: F403
+from config.settings import CHANNEL_LAYERS as CONFIGURED_CHANNEL_LAYERS
+
+# The layer the settings chose (in-memory, or Redis when REDIS_URL is set), recording what
+# is published so that tests can assert events and their groups (tests.helpers.capture_events).
+_RECORDING = {
+    "channels.layers.InMemoryChannelLayer": "tests.layers.RecordingInMemoryChannelLayer",
+    "channels_redis.core.RedisChannelLayer": "tests.layers.RecordingRedisChannelLayer",
+}
+CHANNEL_LAYERS = {
+    alias: {**layer, "BACKEND": _RECORDING[str(layer["BACKEND"])]}
+    for alias, layer in CONFIGURED_CHANNEL_LAYERS.items()
+}
+
+# Tests make many users: one PBKDF2 iteration instead of a million (tests/hashers.py).
+PASSWORD_HASHERS = ["tests.hashers.FastPBKDF2PasswordHasher"]
