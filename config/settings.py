@@ -285,6 +285,24 @@ WS_TYPING_BURST = env.int("WS_TYPING_BURST", default=10)
 WS_TYPING_PER_SECOND = env.float("WS_TYPING_PER_SECOND", default=2.0)
 WS_TYPING_RELAY_SECONDS = env.float("WS_TYPING_RELAY_SECONDS", default=2.0)
 
+# --- The live path (core/workpool.py, docs/performance.md) -----------------------------------
+# Database threads of the live path per process (socket frames, their admission, the HTTP
+# message post), each with its own connection: conversations commit in parallel.
+LIVE_DB_THREADS = env.int("LIVE_DB_THREADS", default=8)
+# Messages waiting for or holding one of those threads, per process; past it a message is
+# refused at once (`busy` frame, HTTP 503) and the client sends it again later.
+LIVE_MAX_IN_FLIGHT = env.int("LIVE_MAX_IN_FLIGHT", default=64)
+# How long a refused client waits before sending again (spread by up to half again).
+LIVE_BUSY_RETRY_MS = env.int("LIVE_BUSY_RETRY_MS", default=500)
+# Socket admissions (credentials, history) at once per process; a connection waits at
+# most LIVE_ADMISSION_WAIT_SECONDS for its turn, then closes with 4503 (try again later),
+# well before daphne's handshake timeout would refuse it.
+LIVE_MAX_ADMISSIONS = env.int("LIVE_MAX_ADMISSIONS", default=8)
+LIVE_ADMISSION_WAIT_SECONDS = env.float("LIVE_ADMISSION_WAIT_SECONDS", default=3.0)
+# An agent's access is re-read at most this often on their writes (and at once when a
+# revocation event arrives): a dropped revocation event keeps access this long at most.
+AGENT_ACCESS_RECHECK_SECONDS = env.float("AGENT_ACCESS_RECHECK_SECONDS", default=5.0)
+
 # --- CORS: the widget runs on customers' sites; origins are checked per chatbot ------------
 CORS_ALLOW_ALL_ORIGINS = False
 CORS_URLS_REGEX = r"^/(api/chatbots/[^/]+/(config|sessions)|api/sessions/.*|human-support/.*)$"
