@@ -30,6 +30,7 @@ run: demo
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DEBUG=1 $(BIN)/mypy
 
 format: venv
 	$(BIN)/ruff check --fix .

@@ -16,6 +16,7 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 if str(BASE_DIR) not in sys.path:
@@ -92,7 +93,7 @@ def django_env(database_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def seed(database_url: str, *, requests: int, join: bool) -> dict[str, object]:
+def seed(database_url: str, *, requests: int, join: bool) -> dict[str, Any]:
     """Visitor sessions and their requests, made through services.py (bench/seed.py)."""
     args = [PYTHON, "bench/seed.py", "--requests", str(requests)]
     if join:

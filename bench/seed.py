@@ -32,8 +32,10 @@ def main() -> None:
     parser.add_argument("--join", action="store_true", help="the agent joins every request")
     args = parser.parse_args()
 
-    agent = AgentFactory(username="bench-agent", first_name="Bench")
-    chatbot = ChatbotFactory(name="Bench bot", agents=[agent], allowed_origins=[CUSTOMER_ORIGIN])
+    agent = AgentFactory.create(username="bench-agent", first_name="Bench")
+    chatbot = ChatbotFactory.create(
+        name="Bench bot", agents=[agent], allowed_origins=[CUSTOMER_ORIGIN]
+    )
     pairs = []
     for n in range(args.requests):
         session, token = session_start(chatbot=chatbot)

@@ -32,6 +32,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -128,7 +129,9 @@ async def drive(target: Target, *, pairs: int, rate: float, seconds: float, drai
     result = Result(name=target.name, pairs=pairs, offered_per_second=pairs * rate)
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
 
-    async def connect(url: str, origin: str | None, headers: dict[str, str]):
+    async def connect(
+        url: str, origin: str | None, headers: dict[str, str]
+    ) -> websockets.ClientConnection | None:
         async with gate:
             try:
                 return await _open(url, origin, headers)
@@ -208,15 +211,24 @@ async def drive(target: Target, *, pairs: int, rate: float, seconds: float, drai
             due += interval
 
     stopping = False
-    readers = [asyncio.create_task(read_agent(i, agents[i])) for i in live]
-    readers += [asyncio.create_task(read_visitor(visitors[i])) for i in live]
+    # `live` holds the pairs whose two sockets opened: none of theirs is None.
+    readers = [
+        asyncio.create_task(read_agent(i, cast(websockets.ClientConnection, agents[i])))
+        for i in live
+    ]
+    readers += [
+        asyncio.create_task(read_visitor(cast(websockets.ClientConnection, visitors[i])))
+        for i in live
+    ]
     await asyncio.sleep(1)  # settle: every socket joined its groups
 
     meter = ProcessMeter({**target.meter_groups(), "bench client": [psutil.Process().pid]})
     meter.start()
     t0 = loop.time() + 0.2  # read by read_agent through the closure
     started = time.monotonic()
-    await asyncio.gather(*(send_open_loop(i, visitors[i], t0) for i in live))
+    await asyncio.gather(
+        *(send_open_loop(i, cast(websockets.ClientConnection, visitors[i]), t0) for i in live)
+    )
     deadline = loop.time() + drain
     total_sent = sum(sent.values())
     while loop.time() < deadline and (
@@ -324,12 +336,12 @@ def handoff(
             server.start()
         a, b = servers
         agent = HttpClient(base_url=b.url)
-        agent.login(seeded["agent"]["username"], seeded["agent"]["password"])  # type: ignore[index]
+        agent.login(seeded["agent"]["username"], seeded["agent"]["password"])
         handles = seeded["pairs"]
 
         def visitor_url(i: int) -> str:
-            query = urllib.parse.urlencode({"token": handles[i]["token"]})  # type: ignore[index]
-            return f"{a.ws_url}/human-support/ws/{handles[i]['request_id']}?{query}"  # type: ignore[index]
+            query = urllib.parse.urlencode({"token": handles[i]["token"]})
+            return f"{a.ws_url}/human-support/ws/{handles[i]['request_id']}?{query}"
 
         def stored() -> set[str]:
             with psycopg.connect(database_url) as conn:
@@ -341,7 +353,7 @@ def handoff(
         yield Target(
             name="H Handoff (2 daphne, Redis, PostgreSQL)",
             visitor_url=visitor_url,
-            agent_url=lambda i: f"{b.ws_url}/human-support/ws/{handles[i]['request_id']}",  # type: ignore[index]
+            agent_url=lambda i: f"{b.ws_url}/human-support/ws/{handles[i]['request_id']}",
             visitor_origin=CUSTOMER_ORIGIN,
             agent_origin=b.origin,
             agent_headers={"Cookie": agent.cookie_header()},

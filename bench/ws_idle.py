@@ -171,7 +171,7 @@ def main() -> int:
         server.start()
         urls = []
         for n in range(args.target):
-            handle = handles[n % len(handles)]  # type: ignore[index]
+            handle = handles[n % len(handles)]
             query = urllib.parse.urlencode({"token": handle["token"], "after": 0})
             urls.append(f"{server.ws_url}/human-support/ws/{handle['request_id']}?{query}")
         asyncio.run(run(args, server, redis, urls))

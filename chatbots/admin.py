@@ -6,13 +6,14 @@ not change who serves them; superusers manage everything.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.db.models import Field, QuerySet
+from django.db.models import Field, ManyToManyField, QuerySet
 from django.forms import Field as FormField
+from django.forms import ModelMultipleChoiceField
 from django.http import HttpRequest
 from rest_framework import serializers
 
@@ -34,8 +35,9 @@ class OriginsField(forms.CharField):
             return "\n".join(str(v) for v in value)
         return value or ""
 
-    def to_python(self, value: Any) -> list[str]:
-        text = super().to_python(value)
+    # Its Python value is the list of origins, not the text a CharField gives.
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        text = cast(str, super().to_python(value))  # empty_value is "", never None
         origins: list[str] = []
         errors: list[str] = []
         for line in text.splitlines():
@@ -166,8 +168,8 @@ class ChatbotAdmin(admin.ModelAdmin):
         return request.user.is_superuser and super().has_delete_permission(request, obj)
 
     def formfield_for_manytomany(
-        self, db_field: Field, request: HttpRequest, **kwargs: Any
-    ) -> FormField | None:
+        self, db_field: ManyToManyField[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> ModelMultipleChoiceField[Any] | None:
         if db_field.name == "agents":
             kwargs["queryset"] = get_user_model().objects.filter(agent_users())
             kwargs["help_text"] = "Staff users who answer this chatbot's support requests."

@@ -6,8 +6,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
+from django.core.validators import ProhibitNullCharactersValidator
 from rest_framework import serializers
-from rest_framework.fields import ProhibitNullCharactersValidator
 
 from chatbots.models import Chatbot
 from core.actors import is_agent

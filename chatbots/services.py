@@ -7,15 +7,17 @@ then call one of these functions.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from chatbots import bot
 from chatbots.models import Chatbot, ChatMessage, ChatSession
 from core.errors import CHATBOT_INACTIVE, Forbidden
 from core.text import require_text
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def session_start(*, chatbot: Chatbot, origin: str = "") -> tuple[ChatSession, str]:
@@ -57,7 +59,7 @@ CHATBOT_FIELDS = frozenset(
 )
 
 
-def chatbot_create(*, agents: Iterable[AbstractBaseUser] | None = None, **fields: Any) -> Chatbot:
+def chatbot_create(*, agents: Iterable[User] | None = None, **fields: Any) -> Chatbot:
     """A new chatbot with `fields` (names from CHATBOT_FIELDS) served by `agents`.
 
     Its agents join the "Agents" group through the `agents` change signal, and superusers'
@@ -72,7 +74,7 @@ def chatbot_create(*, agents: Iterable[AbstractBaseUser] | None = None, **fields
 
 
 def chatbot_update(
-    *, chatbot: Chatbot, agents: Iterable[AbstractBaseUser] | None = None, **changes: Any
+    *, chatbot: Chatbot, agents: Iterable[User] | None = None, **changes: Any
 ) -> Chatbot:
     """Change the given fields (and, when `agents` is given, who serves it); nothing else."""
     _refuse_unknown(changes)

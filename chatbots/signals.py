@@ -15,7 +15,7 @@ from chatbots.origins import any_chatbot_allows, forget_allowed_origins, is_widg
 def allow_chatbot_origins(sender: Any, request: HttpRequest, **kwargs: Any) -> bool:
     # django-cors-headers enables CORS on ANY path a receiver says yes to: check the path too.
     origin = request.headers.get("Origin")
-    return bool(origin) and is_widget_path(request.path_info) and any_chatbot_allows(origin)
+    return bool(origin and is_widget_path(request.path_info) and any_chatbot_allows(origin))
 
 
 @receiver(post_save, sender=Chatbot)

@@ -5,6 +5,7 @@ console email. With DEBUG off, SECRET_KEY and ALLOWED_HOSTS must be given.
 """
 
 from pathlib import Path
+from typing import Any, NoReturn
 
 import environ
 
@@ -28,7 +29,7 @@ ALLOWED_HOSTS = [
 ]
 
 
-def _refuse_to_start(message: str) -> None:
+def _refuse_to_start(message: str) -> NoReturn:
     # One readable line instead of a traceback: this is what an operator sees first.
     raise SystemExit(f"Handoff configuration error: {message}")
 
@@ -183,6 +184,7 @@ SERVER_EMAIL = FROM_EMAIL
 SMTP_SERVER = env.str("SMTP_SERVER", default="")
 # Anymail ESP name ("mailgun", "postmark", "sendgrid", ...): its keys come from ANYMAIL_* variables.
 EMAIL_PROVIDER = env.str("EMAIL_PROVIDER", default="").lower()
+_mailer: dict[str, Any]
 if EMAIL_PROVIDER:
     _mailer = {"BACKEND": f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"}
 elif SMTP_SERVER:

@@ -9,15 +9,23 @@ The visitor side (a chat session's token holder) lives with chat sessions in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from django.contrib.auth.models import AbstractBaseUser, AbstractUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db.models import Q
+from django.http import HttpRequest
 
 
 @dataclass(frozen=True)
 class Agent:
-    user: AbstractUser
+    user: User
+
+
+class AgentRequest(HttpRequest):
+    """For the type checker: a request whose user is a logged-in agent, as in a view behind
+    the console's `agent_required` (an HttpRequest's user may be anonymous)."""
+
+    user: User
 
 
 def is_agent(user: AbstractBaseUser | AnonymousUser | Any | None) -> bool:
@@ -31,7 +39,7 @@ def is_agent(user: AbstractBaseUser | AnonymousUser | Any | None) -> bool:
 
 def agent_for(user: AbstractBaseUser | AnonymousUser | Any | None) -> Agent | None:
     """The user as an Agent, or None when `is_agent` says no."""
-    return Agent(user=user) if is_agent(user) else None
+    return Agent(user=cast(User, user)) if is_agent(user) else None
 
 
 def agent_users(prefix: str = "") -> Q:

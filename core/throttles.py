@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from types import SimpleNamespace
+from typing import cast
 
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.request import Request
@@ -29,7 +30,8 @@ class RateFromSettingsThrottle(SimpleRateThrottle):
     """
 
     def get_rate(self) -> str | None:
-        rates = api_settings.DEFAULT_THROTTLE_RATES
+        # Rates are strings ("5/min"); the stubs type the setting's values as numbers.
+        rates = cast("dict[str, str | None]", api_settings.DEFAULT_THROTTLE_RATES)
         if self.scope not in rates:
             raise ImproperlyConfigured(f"No throttle rate set for scope {self.scope!r}.")
         return rates[self.scope]

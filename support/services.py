@@ -8,6 +8,7 @@ admin, commands) parse and authorise, call one function and render the result.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NoReturn
 
 from django.db import IntegrityError, connection, transaction
 from django.dispatch import Signal
@@ -38,6 +39,9 @@ from support.models import (
     SupportRequest,
 )
 from support.presenters import agent_display_name, message_json, request_json
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 NAME_MAX_LENGTH = 255
 
@@ -317,7 +321,7 @@ def _lock(support_request: SupportRequest) -> SupportRequest:
     return SupportRequest.objects.select_for_update().get(pk=support_request.pk)
 
 
-def _refuse(locked: SupportRequest, verb: str) -> None:
+def _refuse(locked: SupportRequest, verb: str) -> NoReturn:
     if locked.status == RequestStatus.CLOSED:
         raise RequestClosed()
     raise InvalidTransition(CANNOT_TRANSITION.format(status=locked.status, verb=verb))

@@ -3,15 +3,32 @@ never build a state the product cannot reach."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 
 from chatbots.models import Chatbot, ChatSession, FAQEntry
 
 PASSWORD = "correct-horse-battery-staple"
 
+M = TypeVar("M")
 
-class UserFactory(factory.django.DjangoModelFactory):
+
+class ModelFactory(factory.django.DjangoModelFactory[M]):
+    """A model factory whose call gives the model (factory_boy types `.create()` only)."""
+
+    class Meta:
+        abstract = True
+
+    if TYPE_CHECKING:
+
+        def __new__(cls, *args: Any, **kwargs: Any) -> M:  # type: ignore[misc]
+            ...
+
+
+class UserFactory(ModelFactory[User]):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
@@ -25,7 +42,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def _save(self, create: bool, extracted: object, **kwargs: object) -> None:
         if create:
-            self.save()
+            cast(User, self).save()  # a post-generation hook's `self` is the user
 
 
 class AgentFactory(UserFactory):
@@ -39,7 +56,7 @@ class SuperuserFactory(UserFactory):
     is_superuser = True
 
 
-class ChatbotFactory(factory.django.DjangoModelFactory):
+class ChatbotFactory(ModelFactory[Chatbot]):
     class Meta:
         model = Chatbot
         skip_postgeneration_save = True
@@ -54,7 +71,7 @@ class ChatbotFactory(factory.django.DjangoModelFactory):
             self.agents.add(*extracted)
 
 
-class FAQEntryFactory(factory.django.DjangoModelFactory):
+class FAQEntryFactory(ModelFactory[FAQEntry]):
     class Meta:
         model = FAQEntry
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -32,7 +33,7 @@ REQUEST_COLUMNS = [
 MESSAGE_COLUMNS = ["id", "support_request_id", "sender_type", "message", "created_at"]
 
 
-def fetch(sql: str, params: list[object] | None = None) -> list[dict[str, object]]:
+def fetch(sql: str, params: list[Any] | None = None) -> list[dict[str, object]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [c[0] for c in cursor.description]

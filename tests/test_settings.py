@@ -8,6 +8,7 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,7 +65,7 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
     )
 
 
-def settings_in(env: dict[str, str]) -> dict[str, object]:
+def settings_in(env: dict[str, str]) -> dict[str, Any]:
     done = run(["-c", PRINT_SETTINGS], env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -221,7 +222,7 @@ def test_seed_smtp_variables_configure_the_mailer() -> None:
         )
     )
 
-    mailer = applied["MAILERS"]["default"]  # type: ignore[index]
+    mailer = applied["MAILERS"]["default"]
     assert mailer["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
     assert mailer["OPTIONS"]["host"] == "smtp.seed.example"
     assert mailer["OPTIONS"]["port"] == 2525
@@ -236,7 +237,7 @@ def test_seed_smtp_variables_configure_the_mailer() -> None:
 def test_smtp_defaults_to_port_587_with_tls() -> None:
     applied = settings_in(production(SMTP_SERVER="smtp.seed.example"))
 
-    options = applied["MAILERS"]["default"]["OPTIONS"]  # type: ignore[index]
+    options = applied["MAILERS"]["default"]["OPTIONS"]
     assert options["port"] == 587
     assert options["use_tls"] is True
 
@@ -252,7 +253,7 @@ def test_without_smtp_server_development_prints_mails() -> None:
 def test_esp_name_picks_the_anymail_backend() -> None:
     applied = settings_in(production(EMAIL_PROVIDER="Mailgun", SMTP_SERVER="ignored.example"))
 
-    backend = applied["MAILERS"]["default"]["BACKEND"]  # type: ignore[index]
+    backend = applied["MAILERS"]["default"]["BACKEND"]
     assert backend == "anymail.backends.mailgun.EmailBackend"
 
 

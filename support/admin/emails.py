@@ -7,8 +7,11 @@ keep their own "email me new requests" preference here.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from django.contrib import admin, messages
 from django.contrib.admin import ActionLocation
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
@@ -20,7 +23,10 @@ from support.admin.readonly import ReadOnlyAdminMixin
 from support.email import outbox
 from support.models import AgentPreference, EmailNotification, EmailStatus
 
-EMAIL_FIELDS = [
+if TYPE_CHECKING:
+    from django.contrib.admin.options import Action
+
+EMAIL_FIELDS = (
     "kind",
     "recipient",
     "request_link",
@@ -33,7 +39,7 @@ EMAIL_FIELDS = [
     "tracked_at",
     "locked_until",
     "updated_at",
-]
+)
 
 
 def _serves_any_chatbot(request: HttpRequest) -> bool:
@@ -85,7 +91,7 @@ class EmailNotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_actions(
         self, request: HttpRequest, action_location: ActionLocation = ActionLocation.CHANGE_LIST
-    ) -> dict[str, object]:
+    ) -> dict[str, Action | None]:
         found = super().get_actions(request, action_location=action_location)
         found.pop("delete_selected", None)
         return found
@@ -118,10 +124,12 @@ class AgentPreferenceAdmin(admin.ModelAdmin):
 
     list_display = ["user", "email_on_new_request"]
 
-    def get_fields(self, request: HttpRequest, obj: AgentPreference | None = None) -> list[str]:
+    def get_fields(
+        self, request: HttpRequest, obj: AgentPreference | None = None
+    ) -> tuple[str, ...]:
         if request.user.is_superuser:
-            return ["user", "email_on_new_request"]
-        return ["email_on_new_request"]
+            return ("user", "email_on_new_request")
+        return ("email_on_new_request",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AgentPreference]:
         queryset = super().get_queryset(request).select_related("user")
@@ -148,7 +156,8 @@ class AgentPreferenceAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         if request.user.is_superuser:
             return True
-        own = AgentPreference.objects.filter(user=request.user).exists()
+        # The admin site lets in logged-in staff only: the user is not anonymous here.
+        own = AgentPreference.objects.filter(user=cast(User, request.user)).exists()
         return self._is_agent(request) and not own
 
     def has_delete_permission(
@@ -159,7 +168,7 @@ class AgentPreferenceAdmin(admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: AgentPreference, form: ModelForm, change: bool
     ) -> None:
-        user = obj.user if request.user.is_superuser else request.user
+        user = obj.user if request.user.is_superuser else cast(User, request.user)
         saved = outbox.set_agent_preference(
             user=user, email_on_new_request=obj.email_on_new_request
         )

@@ -8,8 +8,11 @@ nothing.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from django.contrib import admin, messages
 from django.contrib.admin import ActionLocation
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -20,7 +23,10 @@ from support.actions import REQUEST_ACTIONS, RequestAction
 from support.admin.readonly import ReadOnlyAdminMixin
 from support.models import SupportMessage, SupportRequest
 
-REQUEST_FIELDS = [
+if TYPE_CHECKING:
+    from django.contrib.admin.options import Action
+
+REQUEST_FIELDS = (
     "request_id",
     "chatbot",
     "session",
@@ -35,12 +41,12 @@ REQUEST_FIELDS = [
     "resolved_at",
     "closed_at",
     "updated_at",
-]
+)
 
 
 class SupportMessageInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = SupportMessage
-    fields = ["id", "created_at", "sender_type", "sender", "message", "client_id"]
+    fields = ("id", "created_at", "sender_type", "sender", "message", "client_id")
     readonly_fields = fields
     ordering = ["id"]
     extra = 0
@@ -62,7 +68,7 @@ def _run_for_each(
     action: RequestAction,
 ) -> None:
     """Run the action once per selected request; each succeeds or is refused on its own."""
-    agent = Agent(request.user)  # type: ignore[arg-type]
+    agent = Agent(cast(User, request.user))  # the admin site lets in logged-in staff only
     changed = 0
     for support_request in queryset.order_by("id"):
         try:
@@ -105,7 +111,7 @@ class SupportRequestAdmin(admin.ModelAdmin):
 
     def get_actions(
         self, request: HttpRequest, action_location: ActionLocation = ActionLocation.CHANGE_LIST
-    ) -> dict[str, object]:
+    ) -> dict[str, Action | None]:
         found = super().get_actions(request, action_location=action_location)
         found.pop("delete_selected", None)
         return found

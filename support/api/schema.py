@@ -52,7 +52,9 @@ class MessageListOut(serializers.Serializer[None]):
 
 class ErrorOut(serializers.Serializer[None]):
     detail = serializers.CharField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    # A field named like Serializer.errors: the serializer metaclass takes declared fields out
+    # of the class body, so the property stays; only the type checker sees a clash.
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))  # type: ignore[assignment]
     code = serializers.CharField()
 
 

@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from chatbots.origins import ensure_origin_allowed
@@ -155,7 +156,7 @@ class MessagesView(APIView):
     # The same per-session and per-IP budget as a visitor's socket (core/ratelimit.py).
     throttle_classes = [shared_budget("visitor_message")]
 
-    def get_throttles(self) -> list[object]:
+    def get_throttles(self) -> list[BaseThrottle]:
         # Only visitors' writes are limited here; reads and agents are not strangers' calls.
         if self.request.method != "POST" or visitor_of(self.request) is None:
             return []

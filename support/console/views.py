@@ -7,7 +7,7 @@ through the HTTP API with the CSRF token; the plain forms here work without it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from chatbots.models import Chatbot
-from core.actors import Agent, is_agent
+from core.actors import Agent, AgentRequest, is_agent
 from core.errors import DomainError, NotFound
 from support import selectors, services
 from support.actions import REQUEST_ACTIONS
@@ -50,7 +50,7 @@ def agent_required(view: View) -> View:
     return wrapper
 
 
-def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+def _context(request: AgentRequest, **extra: Any) -> dict[str, Any]:
     """What admin/base_site.html needs for its header and user tools.
 
     Not admin.site.each_context(): that builds the app list for the sidebar, a permission
@@ -73,7 +73,7 @@ def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     return context
 
 
-def _request_or_404(request: HttpRequest, request_id: str) -> SupportRequest:
+def _request_or_404(request: AgentRequest, request_id: str) -> SupportRequest:
     try:
         return selectors.request_for_agent(user=request.user, request_id=request_id)
     except NotFound:
@@ -82,7 +82,7 @@ def _request_or_404(request: HttpRequest, request_id: str) -> SupportRequest:
 
 @require_GET
 @agent_required
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: AgentRequest) -> HttpResponse:
     pending = list(selectors.pending_requests_for_agent(user=request.user))
     active = list(selectors.active_requests_for_agent(user=request.user))
     return render(
@@ -92,7 +92,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _filtered(request: HttpRequest, chatbots: QuerySet[Chatbot]) -> QuerySet[SupportRequest]:
+def _filtered(request: AgentRequest, chatbots: Iterable[Chatbot]) -> QuerySet[SupportRequest]:
     queryset = selectors.requests_for_agent(user=request.user).order_by("-created_at", "-id")
     status = request.GET.get("status", "")
     if status in RequestStatus.values:
@@ -113,7 +113,7 @@ def _filtered(request: HttpRequest, chatbots: QuerySet[Chatbot]) -> QuerySet[Sup
 
 @require_GET
 @agent_required
-def request_list(request: HttpRequest) -> HttpResponse:
+def request_list(request: AgentRequest) -> HttpResponse:
     chatbots = list(Chatbot.objects.served_by(request.user).order_by("name"))
     page = Paginator(_filtered(request, chatbots), PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
@@ -137,7 +137,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @agent_required
-def request_detail(request: HttpRequest, request_id: str) -> HttpResponse:
+def request_detail(request: AgentRequest, request_id: str) -> HttpResponse:
     support_request = _request_or_404(request, request_id)
     thread = selectors.messages_after(support_request=support_request)
     return render(
@@ -172,7 +172,7 @@ def status_line(support_request: SupportRequest, *, viewer: Any) -> str:
 
 @require_POST
 @agent_required
-def request_action(request: HttpRequest, request_id: str, action: str) -> HttpResponse:
+def request_action(request: AgentRequest, request_id: str, action: str) -> HttpResponse:
     """Join / Resolve / Close as plain form posts; a refusal is shown as a message."""
     if action not in REQUEST_ACTIONS:
         raise Http404
@@ -186,7 +186,7 @@ def request_action(request: HttpRequest, request_id: str, action: str) -> HttpRe
 
 @require_POST
 @agent_required
-def request_message(request: HttpRequest, request_id: str) -> HttpResponse:
+def request_message(request: AgentRequest, request_id: str) -> HttpResponse:
     """The message form without JavaScript (the page's script posts to the API instead)."""
     support_request = _request_or_404(request, request_id)
     try:

@@ -17,6 +17,7 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core import mail
@@ -34,6 +35,9 @@ from support.models import (
     RequestStatus,
     SupportRequest,
 )
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -233,7 +237,7 @@ def backoff_seconds(attempts: int) -> float:
 # --- agents' choice --------------------------------------------------------------------
 
 
-def set_agent_preference(*, user: object, email_on_new_request: bool) -> AgentPreference:
+def set_agent_preference(*, user: User, email_on_new_request: bool) -> AgentPreference:
     preference, _ = AgentPreference.objects.update_or_create(
         user=user, defaults={"email_on_new_request": email_on_new_request}
     )

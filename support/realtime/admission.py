@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any, cast
@@ -35,7 +36,8 @@ from support import selectors
 from support.models import SupportRequest
 from support.realtime.frames import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
 
-Scope = dict[str, Any]
+# A Channels scope: read-only here (the consumers' `_ChannelScope` TypedDict fits).
+Scope = Mapping[str, Any]
 
 
 class Refused(Exception):
@@ -230,7 +232,7 @@ def _check_only_session(session_key: str) -> SessionBase:
 def _check_only_store(engine_path: str) -> type[SessionBase]:
     engine = import_module(engine_path)
 
-    class CheckOnlySession(engine.SessionStore):  # type: ignore[name-defined,misc]
+    class CheckOnlySession(engine.SessionStore):  # type: ignore[name-defined]
         # Sessions are signed with a salt named after the store's class: keep its name.
         __qualname__ = engine.SessionStore.__qualname__
 
@@ -238,7 +240,7 @@ def _check_only_store(engine_path: str) -> type[SessionBase]:
             pass
 
         def flush(self) -> None:
-            self._session_cache = {}
+            self._session_cache: dict[str, Any] = {}
 
     return cast(type[SessionBase], CheckOnlySession)
 

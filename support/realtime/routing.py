@@ -8,12 +8,14 @@ from django.urls import path
 from support.realtime.admission import SessionUserMiddleware
 from support.realtime.consumers import AgentQueueConsumer, RequestConsumer
 
+# The ignores: django-stubs' path() takes Django views, not ASGI apps, and types-channels'
+# URLRouter wants its own (type-check-only) pattern type; Channels documents this use.
 websocket_urlpatterns = [
     # Before the request route: "agent" would otherwise be taken for a request id.
-    path("human-support/ws/agent", AgentQueueConsumer.as_asgi()),
-    path("human-support/ws/<str:request_id>", RequestConsumer.as_asgi()),
+    path("human-support/ws/agent", AgentQueueConsumer.as_asgi()),  # type: ignore[arg-type]
+    path("human-support/ws/<str:request_id>", RequestConsumer.as_asgi()),  # type: ignore[arg-type]
 ]
 # Channels' AuthMiddlewareStack, with Django's own session check (admission.py).
 websocket_application = SessionMiddlewareStack(
-    SessionUserMiddleware(URLRouter(websocket_urlpatterns))
+    SessionUserMiddleware(URLRouter(websocket_urlpatterns))  # type: ignore[arg-type]
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from support.models import SupportRequest
 from tests.e2e.conftest import (
@@ -78,6 +78,6 @@ def test_an_agent_of_another_chatbot_cannot_see_or_open_the_request(
     watch.assert_clean()
 
 
-def csrf_token(page: object) -> str:
-    cookies = page.context.cookies()  # type: ignore[attr-defined]
+def csrf_token(page: Page) -> str:
+    cookies = page.context.cookies()
     return next(c["value"] for c in cookies if c["name"] == "csrftoken")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -75,9 +76,9 @@ def test_each_row_records_that_it_was_sent_with_its_message_id(
 
 
 def test_the_admin_mail_carries_the_last_lines_of_the_bot_conversation(
-    smtp_server: SmtpServer, smtp_mailer: None, settings: object
+    smtp_server: SmtpServer, smtp_mailer: None, settings: Any
 ) -> None:
-    settings.EMAIL_TRANSCRIPT_LINES = 2  # type: ignore[attr-defined]
+    settings.EMAIL_TRANSCRIPT_LINES = 2
     smtp_server.start()
     chatbot = ChatbotFactory(admin_email="owner@shop.example")
     from tests.factories import make_session
@@ -204,10 +205,10 @@ def test_two_workers_send_each_mail_exactly_once(
 
 
 def test_after_the_last_attempt_the_row_is_failed_and_resend_failed_emails_sends_it(
-    smtp_server: SmtpServer, smtp_mailer: None, settings: object
+    smtp_server: SmtpServer, smtp_mailer: None, settings: Any
 ) -> None:
-    settings.EMAIL_MAX_ATTEMPTS = 3  # type: ignore[attr-defined]
-    settings.EMAIL_RETRY_BASE_SECONDS = 0  # type: ignore[attr-defined]
+    settings.EMAIL_MAX_ATTEMPTS = 3
+    settings.EMAIL_RETRY_BASE_SECONDS = 0
     support_request = create_request_over_http(ChatbotFactory(), user_email=None)
 
     run_worker_once()  # SMTP is down: three attempts, then failed
@@ -245,9 +246,9 @@ def test_the_stale_sweep_sends_a_row_whose_task_was_lost(
 
 
 def test_the_stale_sweep_takes_back_a_row_whose_worker_died_while_sending(
-    smtp_server: SmtpServer, smtp_mailer: None, settings: object
+    smtp_server: SmtpServer, smtp_mailer: None, settings: Any
 ) -> None:
-    settings.EMAIL_SEND_LEASE_SECONDS = 0  # type: ignore[attr-defined]
+    settings.EMAIL_SEND_LEASE_SECONDS = 0
     smtp_server.start()
     create_request_over_http(ChatbotFactory(), user_email=None)
     DBTaskResult.objects.all().delete()

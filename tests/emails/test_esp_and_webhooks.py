@@ -70,7 +70,7 @@ def _basic(secret: str) -> str:
 
 
 def _post_event(event: dict[str, Any], *, auth: str | None) -> Any:
-    headers = {"HTTP_AUTHORIZATION": auth} if auth else {}
+    headers: dict[str, Any] = {"HTTP_AUTHORIZATION": auth} if auth else {}
     return Client().post(
         TRACKING_URL, data=json.dumps(event), content_type="application/json", **headers
     )

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from chatbots.models import Chatbot
 from support import services
 from support.models import EmailKind, EmailNotification, SupportRequest
 from tests.emails.conftest import (
@@ -173,10 +174,10 @@ def _console(support_request: SupportRequest) -> str:
     return f"{FRONTEND_URL}/console/requests/{support_request.request_id}/"
 
 
-def create_request_over_http_expecting_400(chatbot: object, *, user_email: str) -> bool:
+def create_request_over_http_expecting_400(chatbot: Chatbot, *, user_email: str) -> bool:
     from rest_framework.test import APIClient
 
-    session, token = make_session(chatbot)  # type: ignore[arg-type]
+    session, token = make_session(chatbot)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     response = client.post(

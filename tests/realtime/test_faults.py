@@ -164,7 +164,7 @@ def test_a_visitor_whose_process_is_killed_reconnects_to_the_other_and_misses_no
             visitor.reconnect_allowed.set()
 
             for n in range(3):
-                await visitor.wait_until(lambda n=n: visitor.has_client_id(f"a-{n}"))
+                await visitor.wait_until(lambda n=n: visitor.has_client_id(f"a-{n}"))  # type: ignore[misc]
             assert visitor.server == b.url
             assert visitor.counters.history_frames == history_before + 1
             missed = [f for f in visitor.frames if f.get("type") == "history"][-1]

@@ -154,7 +154,7 @@ def test_sockets_opened_while_the_other_side_writes_miss_nothing_between_history
             f"{urllib.parse.urlencode({'token': chat.visitor_http.bearer, 'after': after})}"
         )
         got: list[int] = []
-        async with websockets.connect(url, origin=CUSTOMER_ORIGIN, proxy=None) as ws:
+        async with websockets.connect(url, origin=CUSTOMER_ORIGIN, proxy=None) as ws:  # type: ignore[arg-type]
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(0.3):
                     async for raw in ws:

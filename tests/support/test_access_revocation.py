@@ -242,6 +242,7 @@ async def test_a_socket_of_an_ended_login_cannot_write_even_if_the_event_was_los
     await db(join)(scene)
     request_socket, _ = await agent_sockets(scene, await db(login)(scene.agent))
     layer = get_channel_layer()
+    assert layer is not None
     real_group_send = layer.group_send
     user_group = events.user_group(scene.agent.pk)
 

@@ -114,6 +114,7 @@ def test_control_characters_are_stripped_from_the_name(newcomer: VisitorClient) 
     response = create(newcomer, user_name="Ve\x00ra\r\nBcc: evil@example.com\x1b[31m\u2028")
     assert response.status_code == 201
     stored = SupportRequest.objects.get(session=newcomer.session).user_name
+    assert stored is not None
     assert stored == response.json()["user_name"]
     assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029" for c in stored)
     assert stored.startswith("Ve ra Bcc: evil@example.com")

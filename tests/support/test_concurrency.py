@@ -107,6 +107,7 @@ def test_two_agents_joining_at_the_same_moment_exactly_one_wins(round_: int) -> 
     assert losers[0].error.http_status == 409
     row = SupportRequest.objects.get(pk=support_request.pk)
     assert row.status == RequestStatus.ACTIVE
+    assert row.assigned_agent is not None
     winner_name = winners[0].value.assigned_agent.first_name
     assert row.assigned_agent.first_name == winner_name
     assert joined_messages(support_request) == [f"{winner_name} joined"]

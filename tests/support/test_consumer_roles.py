@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from channels.testing import WebsocketCommunicator
 
 from support.realtime.frames import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
 from tests.conftest import Scene
@@ -33,10 +34,10 @@ UNKNOWN_REQUEST = "no-such-request-id-000"
 EVIL_ORIGIN = "https://evil.example"
 
 
-async def can_chat(communicator: object) -> None:
+async def can_chat(communicator: WebsocketCommunicator) -> None:
     """An accepted socket is a working one: a typing frame goes without an error."""
-    await send(communicator, type="typing", typing=True)  # type: ignore[arg-type]
-    assert await communicator.receive_nothing(timeout=0.3)  # type: ignore[attr-defined]
+    await send(communicator, type="typing", typing=True)
+    assert await communicator.receive_nothing(timeout=0.3)
 
 
 # --- the request socket, role by role -------------------------------------------------------

@@ -16,7 +16,7 @@ import functools
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 import pytest
@@ -181,7 +181,7 @@ async def send(communicator: WebsocketCommunicator, **fields: object) -> None:
 
 def message_ids(received: list[dict[str, Any]]) -> list[int]:
     """Ids of every message a socket was sent, in history and message frames alike."""
-    ids = []
+    ids: list[int] = []
     for item in received:
         if item["type"] == "history":
             ids.extend(m["id"] for m in item["messages"])
@@ -296,6 +296,7 @@ def _write_during_group_join(scene: Scene, *, before_join: bool) -> list[int]:
     carry it: the socket must send it once).
     """
     layer = get_channel_layer()
+    assert layer is not None
     real_group_add = layer.group_add
     group = events.request_group(scene.support_request.request_id)
     written: list[int] = []
@@ -310,7 +311,7 @@ def _write_during_group_join(scene: Scene, *, before_join: bool) -> list[int]:
             return
         await real_group_add(name, channel)
 
-    layer.group_add = group_add  # type: ignore[method-assign]
+    layer.group_add = group_add  # type: ignore[method-assign,assignment]
     return written
 
 
@@ -348,6 +349,7 @@ async def test_a_dropped_broadcast_is_recovered_from_the_id_gap_over_http(
     rid = scene.support_request.request_id
     visitor = await opened(visitor_socket(rid, scene.visitor.token))
     layer = get_channel_layer()
+    assert layer is not None
     real_group_send = layer.group_send
 
     async def lossy_group_send(group: str, message: dict[str, Any]) -> None:
@@ -770,7 +772,8 @@ async def test_behind_a_proxy_a_socket_counts_against_the_visitors_own_ip_like_h
     def through_the_proxy(visitor_ip: str) -> WebsocketCommunicator:
         communicator = visitor_socket(rid, scene.visitor.token)
         communicator.scope["client"] = ("10.0.0.2", 50000)  # the proxy
-        communicator.scope["headers"].append((b"x-forwarded-for", visitor_ip.encode()))
+        headers = cast(list[tuple[bytes, bytes]], communicator.scope["headers"])
+        headers.append((b"x-forwarded-for", visitor_ip.encode()))
         return communicator
 
     # One message over HTTP, through the proxy, from the visitor's address...
@@ -983,7 +986,9 @@ async def test_an_event_type_the_consumer_does_not_know_is_skipped_and_the_socke
     rid = scene.support_request.request_id
     visitor = await opened(visitor_socket(rid, scene.visitor.token))
 
-    await get_channel_layer().group_send(
+    layer = get_channel_layer()
+    assert layer is not None
+    await layer.group_send(
         events.request_group(rid), {"type": "support.from_the_future", "request_id": rid}
     )
     await db(post_as_visitor)(scene, "still listening")

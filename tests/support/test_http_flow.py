@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -55,7 +57,7 @@ def test_a_visitor_and_an_agent_go_through_the_whole_life_of_a_request() -> None
     )
     assert logged_in.status_code == 302
     csrf = agent_client.cookies["csrftoken"].value
-    headers = {"HTTP_X_CSRFTOKEN": csrf}
+    headers: dict[str, Any] = {"HTTP_X_CSRFTOKEN": csrf}
 
     pending = agent_client.get("/human-support/requests/pending").json()["requests"]
     assert [r["request_id"] for r in pending] == [request_id]

@@ -211,6 +211,7 @@ def test_join_makes_a_pending_request_active_and_assigns_the_agent(scene: Scene)
     row = fresh(scene.support_request)
     assert row.status == RequestStatus.ACTIVE
     assert row.assigned_agent == scene.agent
+    assert row.admin_joined_at is not None
     assert before <= row.admin_joined_at <= timezone.now()
     assert (row.first_response_at, row.resolved_at, row.closed_at) == (None, None, None)
     assert system_texts(row) == ["Alice joined"]
@@ -240,6 +241,7 @@ def test_resolve_makes_an_active_request_resolved(scene: Scene) -> None:
     resolve(scene)
     row = fresh(scene.support_request)
     assert row.status == RequestStatus.RESOLVED
+    assert row.resolved_at is not None
     assert before <= row.resolved_at <= timezone.now()
     assert row.closed_at is None
     assert system_texts(row) == ["Alice joined", "Resolved by Alice"]
@@ -271,6 +273,7 @@ def test_agent_closes_a_request_from_any_open_status(scene: Scene, status: str) 
     close_by_agent(scene)
     row = fresh(scene.support_request)
     assert row.status == RequestStatus.CLOSED
+    assert row.closed_at is not None
     assert before <= row.closed_at <= timezone.now()
     assert row.resolved_at == resolved_at
     assert system_texts(row)[-1] == "Closed by Alice"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -58,8 +58,9 @@ class Command(BaseCommand):
         try:
             serializer.is_valid(raise_exception=True)
         except ValidationError as exc:
+            detail = cast("dict[str, Any]", exc.detail)  # a serializer's errors, by field
             problems = "; ".join(
-                f"{field}: {' '.join(_messages(msgs))}" for field, msgs in exc.detail.items()
+                f"{field}: {' '.join(_messages(msgs))}" for field, msgs in detail.items()
             )
             raise CommandError(problems) from None
         # Its agents can open the admin for it at once: they join the "Agents" group when
