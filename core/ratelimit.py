@@ -51,7 +51,7 @@ class Budget:
 def _budget(scope: str, ident: str) -> Budget:
     """`scope`'s rate from DEFAULT_THROTTLE_RATES ("30/min"), read at each call so that a
     test's or an operator's setting applies at once."""
-    count, _, per = api_settings.DEFAULT_THROTTLE_RATES[scope].partition("/")
+    count, _, per = str(api_settings.DEFAULT_THROTTLE_RATES[scope]).partition("/")
     prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
     return Budget(
         key=f"{prefix}:ratelimit:{scope}:{ident}",

@@ -102,4 +102,4 @@ def on_live_thread[**P, R](fn: Callable[P, R]) -> Callable[P, Coroutine[Any, Any
     runner = DatabaseSyncToAsync(
         fn, thread_sensitive=False, executor=_executor(settings.LIVE_DB_THREADS)
     )
-    return runner  # type: ignore[return-value]
+    return runner

@@ -9,15 +9,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal, NotRequired, TypedDict
 
 from asgiref.sync import async_to_sync
-from asgiref.typing import ASGIApplication as ASGIApp
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from channels.layers import get_channel_layer
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
+
+ASGIApp = Callable[[Scope, ASGIReceiveCallable, ASGISendCallable], Awaitable[None]]
 
 QueueAction = Literal["created", "joined", "resolved", "closed", "reopened"]
 

@@ -41,7 +41,7 @@ from support.models import (
 from support.presenters import agent_display_name, message_json, request_json
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import User
+    pass
 
 NAME_MAX_LENGTH = 255
 

@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from math import ceil
 from typing import Any
 
+from asgiref.typing import WebSocketConnectEvent
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -112,7 +113,7 @@ class HandoffConsumer(AsyncWebsocketConsumer):
         # When this socket last read its agent's access (admission reads it first).
         self.access_checked_at = time.monotonic()
 
-    async def websocket_connect(self, message: dict[str, Any]) -> None:
+    async def websocket_connect(self, message: WebSocketConnectEvent) -> None:
         # Events committed on the database threads are sent from this loop (events.py).
         events.publisher.bind(asyncio.get_running_loop())
         await super().websocket_connect(message)
