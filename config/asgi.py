@@ -9,11 +9,15 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
+from support.events import bind_publisher  # noqa: E402
 from support.realtime.routing import websocket_application  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": websocket_application,
-    }
+# Events committed while serving HTTP or a socket are sent from daphne's event loop.
+application = bind_publisher(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": websocket_application,
+        }
+    )
 )

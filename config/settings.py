@@ -113,6 +113,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": env.str("SQLITE_TEST_DB", default=str(BASE_DIR / ".test-db.sqlite3"))
     }
+elif env.bool("DB_POOL", default=True):
+    # Under ASGI each HTTP request's sync code runs on a thread of its own, and the live
+    # path has its pool (core/workpool.py): persistent connections (CONN_MAX_AGE) would
+    # be one per thread ever used, outliving the threads (a benchmark exhausted the
+    # server's 100). A psycopg pool per process bounds them and saves the connect.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": env.int("DB_POOL_MAX_SIZE", default=20),
+        "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # connections go back to the pool
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -286,6 +297,24 @@ WS_MESSAGES_PER_SECOND = env.float("WS_MESSAGES_PER_SECOND", default=1.0)
 WS_TYPING_BURST = env.int("WS_TYPING_BURST", default=10)
 WS_TYPING_PER_SECOND = env.float("WS_TYPING_PER_SECOND", default=2.0)
 WS_TYPING_RELAY_SECONDS = env.float("WS_TYPING_RELAY_SECONDS", default=2.0)
+
+# --- The live path (core/workpool.py, docs/performance.md) -----------------------------------
+# Database threads of the live path per process (socket frames, their admission, the HTTP
+# message post), each with its own connection: conversations commit in parallel.
+LIVE_DB_THREADS = env.int("LIVE_DB_THREADS", default=8)
+# Messages waiting for or holding one of those threads, per process; past it a message is
+# refused at once (`busy` frame, HTTP 503) and the client sends it again later.
+LIVE_MAX_IN_FLIGHT = env.int("LIVE_MAX_IN_FLIGHT", default=64)
+# How long a refused client waits before sending again (spread by up to half again).
+LIVE_BUSY_RETRY_MS = env.int("LIVE_BUSY_RETRY_MS", default=500)
+# Socket admissions (credentials, history) at once per process; a connection waits at
+# most LIVE_ADMISSION_WAIT_SECONDS for its turn, then closes with 4503 (try again later),
+# well before daphne's handshake timeout would refuse it.
+LIVE_MAX_ADMISSIONS = env.int("LIVE_MAX_ADMISSIONS", default=8)
+LIVE_ADMISSION_WAIT_SECONDS = env.float("LIVE_ADMISSION_WAIT_SECONDS", default=3.0)
+# An agent's access is re-read at most this often on their writes (and at once when a
+# revocation event arrives): a dropped revocation event keeps access this long at most.
+AGENT_ACCESS_RECHECK_SECONDS = env.float("AGENT_ACCESS_RECHECK_SECONDS", default=5.0)
 
 # --- CORS: the widget runs on customers' sites; origins are checked per chatbot ------------
 CORS_ALLOW_ALL_ORIGINS = False

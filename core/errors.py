@@ -12,6 +12,7 @@ CANNOT_TRANSITION = "This request is {status}: it cannot be {verb}."
 HUMAN_SUPPORT_OFF = "Human support is not available for this chatbot."
 CHATBOT_INACTIVE = "This chatbot is not active."
 ORIGIN_NOT_ALLOWED = "This origin may not use this chatbot."
+BUSY = "The server is busy: nothing was stored. Send it again later with the same client_id."
 CLIENT_ID_TAKEN = "This client_id names another sender's message: send with a new one."
 
 

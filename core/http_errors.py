@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.http import Http404
@@ -16,10 +17,15 @@ INVALID_INPUT = "Invalid input."
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
-        return Response(
+        answer = Response(
             {"detail": exc.detail, "errors": exc.errors, "code": exc.code},
             status=exc.http_status,
         )
+        retry_after_ms = getattr(exc, "retry_after_ms", None)
+        if retry_after_ms is not None:
+            # Busy (core/workpool.py): whole seconds, as HTTP wants them.
+            answer["Retry-After"] = str(max(1, math.ceil(retry_after_ms / 1000)))
+        return answer
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

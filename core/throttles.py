@@ -61,19 +61,6 @@ class PerSessionThrottle(RateFromSettingsThrottle):
         return self.cache_format % {"scope": self.scope, "ident": session.session_id}
 
 
-class KeyedThrottle(RateFromSettingsThrottle):
-    """A scope's limit for a caller that is not a DRF request (a WebSocket frame), on the
-    same cache key as the HTTP throttle of that scope, so both transports share one budget."""
-
-    def __init__(self, scope: str, ident: str) -> None:
-        self.scope = scope
-        self.ident = ident
-        super().__init__()
-
-    def get_cache_key(self, request: Request | None, view: APIView | None) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.ident}
-
-
 def client_ip(*, remote_addr: str | None, forwarded_for: str | None) -> str | None:
     """The client's address as the HTTP throttles see it (DRF's `get_ident`: NUM_PROXIES
     and X-Forwarded-For), for a caller that is not a DRF request, e.g. a WebSocket scope.
@@ -81,23 +68,6 @@ def client_ip(*, remote_addr: str | None, forwarded_for: str | None) -> str | No
     headers = {} if forwarded_for is None else {"x-forwarded-for": forwarded_for}
     request = SimpleNamespace(META={"REMOTE_ADDR": remote_addr}, headers=headers)
     return BaseThrottle().get_ident(request)  # type: ignore[arg-type]
-
-
-def seconds_until_allowed(scope_name: str, *, session_id: str, ip: str | None) -> float | None:
-    """None if a call of `scope_name` is allowed now (and counted), else seconds to wait.
-
-    The per-session and per-IP limits of the HTTP endpoint, for the same call made another
-    way: a visitor must not get round the message limits by opening sockets.
-    """
-    throttles = [KeyedThrottle(f"{scope_name}_session", session_id)]
-    if ip:
-        throttles.append(KeyedThrottle(f"{scope_name}_ip", ip))
-    waits = [
-        throttle.wait() or 0.0
-        for throttle in throttles
-        if not throttle.allow_request(None, None)  # type: ignore[arg-type]
-    ]
-    return max(waits) if waits else None
 
 
 def per_ip(scope_name: str) -> type[PerIPThrottle]:

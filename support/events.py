@@ -6,14 +6,20 @@ drops one (capacity, Redis blip), clients notice the id gap and replay with `?af
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal, NotRequired, TypedDict
 
 from asgiref.sync import async_to_sync
+from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from channels.layers import get_channel_layer
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
+
+ASGIApp = Callable[[Scope, ASGIReceiveCallable, ASGISendCallable], Awaitable[None]]
 
 QueueAction = Literal["created", "joined", "resolved", "closed", "reopened"]
 
@@ -92,7 +98,70 @@ def superusers_group() -> str:
 
 def publish_on_commit(group: str, event: Event) -> None:
     """Send `event` to `group` once the current transaction commits (never if it rolls back)."""
-    transaction.on_commit(lambda: publish_now(group, event))
+    transaction.on_commit(lambda: publisher.submit(group, event))
+
+
+class Publisher:
+    """One per process: events committed on any thread are sent from the event loop, in
+    the order they were handed over, so that no database thread waits on Redis.
+
+    `bind` is called from the event loop (each ASGI connection does, support/realtime/
+    consumers.py and config/asgi.py); until then, and in processes without one
+    (management commands, the task worker), `submit` sends at once from the caller's
+    thread. A dropped event costs a client a gap read, never a message (docs/events.md).
+    """
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue[tuple[str, Event]] | None = None
+        self._lock = threading.Lock()
+        self._unbound_tasks: set[asyncio.Task[None]] = set()
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._loop is loop:
+            return
+        with self._lock:
+            if self._loop is loop:
+                return
+            queue: asyncio.Queue[tuple[str, Event]] = asyncio.Queue()
+            self._drainer = loop.create_task(self._drain(queue))
+            self._loop, self._queue = loop, queue
+
+    def submit(self, group: str, event: Event) -> None:
+        loop, queue = self._loop, self._queue
+        if loop is not None and queue is not None and loop.is_running():
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, (group, event))
+                return
+            except RuntimeError:  # the loop closed in between
+                pass
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            publish_now(group, event)
+        else:
+            # A thread with a loop of its own (not the one bound): send from it.
+            task = running.create_task(publish(group, event))
+            self._unbound_tasks.add(task)
+            task.add_done_callback(self._unbound_tasks.discard)
+
+    async def _drain(self, queue: asyncio.Queue[tuple[str, Event]]) -> None:
+        while True:
+            group, event = await queue.get()
+            await publish(group, event)
+
+
+publisher = Publisher()
+
+
+def bind_publisher(app: ASGIApp) -> ASGIApp:
+    """The ASGI application, binding the publisher to the loop that serves it."""
+
+    async def bound(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        publisher.bind(asyncio.get_running_loop())
+        await app(scope, receive, send)
+
+    return bound
 
 
 async def relay_typing(
@@ -116,11 +185,19 @@ async def relay_typing(
 
 
 def publish_now(group: str, event: Event) -> None:
+    """Send from a thread without an event loop of its own (waits for Redis)."""
+    try:
+        async_to_sync(publish)(group, event)
+    except Exception:
+        logger.exception("could not publish %s to %s", event["type"], group)
+
+
+async def publish(group: str, event: Event) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group, dict(event))
+        await layer.group_send(group, dict(event))
     except Exception:
         # The row is committed; a lost notification is recovered by replay.
         logger.exception("could not publish %s to %s", event["type"], group)

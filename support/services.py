@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -41,7 +41,7 @@ from support.models import (
 from support.presenters import agent_display_name, message_json, request_json
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import User
+    pass
 
 NAME_MAX_LENGTH = 255
 
@@ -188,27 +188,35 @@ def message_post(
     """
     body = require_text(text, field="message")
     client_id = validated_client_id(client_id)
+    agent = actor if isinstance(actor, Agent) else None
     with transaction.atomic():
         locked = _lock(support_request)
-        if client_id is not None:
-            seen = _message_with_client_id(locked, client_id)
+        status = locked.status
+        if status == RequestStatus.CLOSED or (
+            status == RequestStatus.PENDING and agent is not None
+        ):
+            # A retry of a message stored before the refusal still gets its message.
+            seen = _earlier_send(locked, client_id, actor)
             if seen is not None:
-                if not _sent_by(seen, actor):
-                    raise ClientIdTaken()
                 return PostResult(message=seen, created=False)
-        if locked.status == RequestStatus.CLOSED:
-            raise RequestClosed()
-        if isinstance(actor, Agent):
-            if locked.status == RequestStatus.PENDING:
-                raise InvalidTransition(JOIN_FIRST)
-            message = _store_message(locked, SenderType.ADMIN, body, client_id, actor.user)
-            if locked.first_response_at is None:
-                locked.first_response_at = message.created_at
-                locked.save(update_fields=["first_response_at", "updated_at"])
-        else:
-            if locked.status == RequestStatus.RESOLVED:
-                _reopen(locked)
-            message = _store_message(locked, SenderType.USER, body, client_id, None)
+            if status == RequestStatus.CLOSED:
+                raise RequestClosed()
+            raise InvalidTransition(JOIN_FIRST)
+        if status == RequestStatus.RESOLVED and agent is None:
+            # Reopen first (its system line comes before the message), unless this is a
+            # retry of a message that is already stored.
+            seen = _earlier_send(locked, client_id, actor)
+            if seen is not None:
+                return PostResult(message=seen, created=False)
+            _reopen(locked)
+        message = _insert_message(locked, agent, body, client_id)
+        if message is None:  # the client_id was taken meanwhile: a retry, or someone else's
+            seen = _earlier_send(locked, client_id, actor)
+            assert seen is not None  # the insert found it under the same row lock
+            return PostResult(message=seen, created=False)
+        if agent is not None and locked.first_response_at is None:
+            locked.first_response_at = message.created_at
+            locked.save(update_fields=["first_response_at", "updated_at"])
         events.publish_on_commit(
             events.request_group(locked.request_id),
             events.MessageEvent(
@@ -230,28 +238,64 @@ def _reopen(locked: SupportRequest) -> None:
     _publish_queue(locked, "reopened")
 
 
-def _store_message(
-    locked: SupportRequest,
-    sender_type: SenderType,
-    body: str,
-    client_id: str | None,
-    sender: User | None,
-) -> SupportMessage:
-    return SupportMessage.objects.create(
+def _insert_message(
+    locked: SupportRequest, agent: Agent | None, body: str, client_id: str | None
+) -> SupportMessage | None:
+    """Store the message in one statement, or nothing (None) when its client_id is taken.
+
+    The unique (request, client_id) index decides (`ON CONFLICT DO NOTHING`, on PostgreSQL
+    and SQLite alike) instead of a look-up before the insert: one round trip on the live
+    path. Caller holds the request's row lock.
+    """
+    created_at = timezone.now()
+    sender_type = SenderType.USER if agent is None else SenderType.ADMIN
+    sender = None if agent is None else agent.user
+    table = SupportMessage._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} "  # noqa: S608 - the table name is ours, values are params
+            "(support_request_id, sender_type, sender_id, message, client_id, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (support_request_id, client_id) WHERE client_id IS NOT NULL "
+            "DO NOTHING RETURNING id",
+            [
+                locked.pk,
+                sender_type.value,
+                None if sender is None else sender.pk,
+                body,
+                client_id,
+                connection.ops.adapt_datetimefield_value(created_at),
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return SupportMessage(
+        id=row[0],
         support_request=locked,
         sender_type=sender_type,
         sender=sender,
         message=body,
         client_id=client_id,
+        created_at=created_at,
     )
 
 
-def _message_with_client_id(locked: SupportRequest, client_id: str) -> SupportMessage | None:
-    return (
+def _earlier_send(
+    locked: SupportRequest, client_id: str | None, actor: Actor
+) -> SupportMessage | None:
+    """The message this `client_id` already names, if the same sender sent it (a retry);
+    ClientIdTaken if someone else did; None if there is none."""
+    if client_id is None:
+        return None
+    seen = (
         SupportMessage.objects.select_related("sender")
         .filter(support_request=locked, client_id=client_id)
         .first()
     )
+    if seen is not None and not _sent_by(seen, actor):
+        raise ClientIdTaken()
+    return seen
 
 
 def _sent_by(message: SupportMessage, actor: Actor) -> bool:
@@ -268,14 +312,13 @@ def _lock(support_request: SupportRequest) -> SupportRequest:
 
     Caller holds a transaction. On SQLite the IMMEDIATE transaction mode serialises
     writers instead (select_for_update is a no-op there).
+
+    One statement, the request's own row only: on PostgreSQL a row that changed while we
+    waited for its lock is read again, but columns joined in the same statement
+    (select_related) would keep their old values (a request just joined by someone else
+    would show no agent). Its chatbot and agent are read when needed, after the lock.
     """
-    # Lock, then read in a second statement. On PostgreSQL a locked row that changed while
-    # we waited is re-read, but columns joined in the same statement (select_related) keep
-    # their old values: a request just joined by someone else would show no agent.
-    SupportRequest.objects.select_for_update().only("pk").get(pk=support_request.pk)
-    return SupportRequest.objects.select_related("chatbot", "assigned_agent").get(
-        pk=support_request.pk
-    )
+    return SupportRequest.objects.select_for_update().get(pk=support_request.pk)
 
 
 def _refuse(locked: SupportRequest, verb: str) -> NoReturn:

@@ -15,7 +15,9 @@ from chatbots.serializers import VisitorTextField
 from chatbots.visitors import Actor, Visitor, require_visitor, visitor_of
 from core.errors import NOT_AUTHENTICATED, NotFound
 from core.http_auth import agent_of, require_agent
+from core.ratelimit import shared_budget
 from core.throttles import per_ip, per_session
+from core.workpool import in_flight
 from support import selectors, services
 from support.api.schema import MessageListOut, MessageOut, RequestListOut, RequestOut
 from support.models import SupportRequest
@@ -151,7 +153,8 @@ class CloseView(APIView):
 
 
 class MessagesView(APIView):
-    throttle_classes = [per_ip("visitor_message"), per_session("visitor_message")]
+    # The same per-session and per-IP budget as a visitor's socket (core/ratelimit.py).
+    throttle_classes = [shared_budget("visitor_message")]
 
     def get_throttles(self) -> list[BaseThrottle]:
         # Only visitors' writes are limited here; reads and agents are not strangers' calls.
@@ -185,12 +188,15 @@ class MessagesView(APIView):
         actor, support_request = _request_for_actor(request, request_id)
         body = PostMessageSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        result = services.message_post(
-            support_request=support_request,
-            actor=actor,
-            text=body.validated_data["message"],
-            client_id=body.validated_data.get("client_id"),
-        )
+        # The live path's bound on work in flight (core/workpool.py): past it, 503 with
+        # Retry-After and nothing stored.
+        with in_flight().slot():
+            result = services.message_post(
+                support_request=support_request,
+                actor=actor,
+                text=body.validated_data["message"],
+                client_id=body.validated_data.get("client_id"),
+            )
         return Response(
             message_json(result.message, visitor_name=support_request.user_name),
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,

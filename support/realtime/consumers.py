@@ -8,20 +8,27 @@ services publish on commit; consumers only relay what arrives in their groups.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from math import ceil
 from typing import Any
 
+from asgiref.typing import WebSocketConnectEvent
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from chatbots.visitors import Visitor
 from core.actors import Agent
 from core.errors import DomainError, InvalidInput, RequestClosed
-from core.throttles import client_ip, seconds_until_allowed
+from core.ratelimit import seconds_until_allowed_async
+from core.throttles import client_ip
+from core.workpool import Busy, in_flight, on_live_thread
 from support import events, services
 from support.models import (
     CLIENT_ID_MAX_LENGTH,
@@ -66,6 +73,32 @@ from support.selectors import messages_after, parse_cursor
 logger = logging.getLogger(__name__)
 
 
+_admission_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@asynccontextmanager
+async def admission_turn() -> AsyncIterator[None]:
+    """One of LIVE_MAX_ADMISSIONS turns at the database for a connecting socket (its
+    credentials, then its history). A reconnect storm is admitted at the rate the database
+    answers; a socket that waits LIVE_ADMISSION_WAIT_SECONDS without a turn is refused with
+    4503 (try again later) well before daphne's handshake timeout would drop it unanswered.
+    """
+    loop = asyncio.get_running_loop()
+    turns = _admission_turns.get(loop)
+    if turns is None:
+        turns = _admission_turns[loop] = asyncio.Semaphore(settings.LIVE_MAX_ADMISSIONS)
+    try:
+        await asyncio.wait_for(turns.acquire(), timeout=settings.LIVE_ADMISSION_WAIT_SECONDS)
+    except TimeoutError:
+        raise Refused(CLOSE_TRY_AGAIN) from None
+    try:
+        yield
+    finally:
+        turns.release()
+
+
 class HandoffConsumer(AsyncWebsocketConsumer):
     """Shared plumbing: JSON frames, group bookkeeping, refusals with close codes, and the
     one place where a refused frame (any DomainError) becomes an `error` frame."""
@@ -77,6 +110,13 @@ class HandoffConsumer(AsyncWebsocketConsumer):
         self.limits = SocketLimits.from_settings()
         self.user_id: int | None = None
         self.session_key: str | None = None
+        # When this socket last read its agent's access (admission reads it first).
+        self.access_checked_at = time.monotonic()
+
+    async def websocket_connect(self, message: WebSocketConnectEvent) -> None:
+        # Events committed on the database threads are sent from this loop (events.py).
+        events.publisher.bind(asyncio.get_running_loop())
+        await super().websocket_connect(message)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         handler = getattr(self, get_handler_name(message), None)
@@ -89,7 +129,7 @@ class HandoffConsumer(AsyncWebsocketConsumer):
             raise ValueError(f"No handler for message type {message['type']}")
         # Channels' own dispatch first runs close_old_connections, a hop to the one
         # database thread, for every frame and event, relays included. Here every
-        # database call goes through database_sync_to_async, which does that itself.
+        # database call goes through on_live_thread, which does that itself.
         await handler(message)
 
     # --- sending and closing ------------------------------------------------------------
@@ -157,6 +197,11 @@ class HandoffConsumer(AsyncWebsocketConsumer):
             await self.handle_frame(frame)
         except AccessLost:
             await self.end(CLOSE_FORBIDDEN)
+        except Busy as busy:
+            # Nothing was stored: the client sends it again later, same client_id.
+            frame = error_frame(busy.code, busy.detail, client_id=client_id)
+            frame["retry_after_ms"] = busy.retry_after_ms
+            await self.send_frame(frame)
         except DomainError as error:
             await self.send_frame(error_frame(error.code, error.detail, client_id=client_id))
         except Exception:
@@ -187,9 +232,10 @@ class RequestConsumer(HandoffConsumer):
     async def connect(self) -> None:
         self.request_id: str = self.scope["url_route"]["kwargs"]["request_id"]
         try:
-            admission: RequestAdmission = await database_sync_to_async(admit_to_request)(
-                self.scope, self.request_id
-            )
+            async with admission_turn():
+                admission: RequestAdmission = await on_live_thread(admit_to_request)(
+                    self.scope, self.request_id
+                )
         except Refused as refused:
             await self.refuse(refused.code)
             return
@@ -225,7 +271,12 @@ class RequestConsumer(HandoffConsumer):
                 await self.send_history(cursor)
 
     async def send_history(self, after: int) -> None:
-        messages, status, newest = await database_sync_to_async(self._read_history)(after)
+        try:
+            async with admission_turn():
+                messages, status, newest = await on_live_thread(self._read_history)(after)
+        except Refused as refused:
+            await self.end(refused.code)
+            return
         self.delivered.cover_up_to(newest)
         self.status = status
         await self.send_frame({"type": "history", "messages": messages, "status": status})
@@ -265,38 +316,55 @@ class RequestConsumer(HandoffConsumer):
         client_id = optional_str(frame, "client_id")
         if not self.message_bucket.take():
             raise FrameError("rate_limited", RATE_LIMITED.format(what="messages"))
-        message, created = await database_sync_to_async(self._post)(text, client_id)
+        # Busy (nothing stored, no budget spent) before anything else is asked.
+        with in_flight().slot():
+            if isinstance(self.actor, Visitor):
+                await self.check_visitor_budget(self.actor)
+            recheck = self.access_recheck_due()
+            message, created = await on_live_thread(self._post)(text, client_id, recheck)
+        if recheck:
+            self.access_checked_at = time.monotonic()
         if not created:
             # A retry of a stored message: services publish nothing for it, so the sender
             # gets the stored row here (unless this socket has already shown it).
             await self.deliver_message(message)
 
-    def _post(self, text: str, client_id: str | None) -> tuple[dict[str, Any], bool]:
+    async def check_visitor_budget(self, visitor: Visitor) -> None:
+        """The HTTP message limits (per session, per IP) apply to sockets too: one
+        pipelined Redis call from the event loop (core/ratelimit.py)."""
+        peer = self.scope.get("client")
+        wait = await seconds_until_allowed_async(
+            "visitor_message",
+            session_id=visitor.session.session_id,
+            ip=client_ip(
+                remote_addr=peer[0] if peer else None,
+                forwarded_for=header(self.scope, "x-forwarded-for"),
+            ),
+        )
+        if wait is not None:
+            raise FrameError(
+                "rate_limited", RATE_LIMITED_FOR.format(what="messages", seconds=ceil(wait))
+            )
+
+    def access_recheck_due(self) -> bool:
+        """An agent's access is read again on a write at most every
+        AGENT_ACCESS_RECHECK_SECONDS, and at once after a revocation event: a channel
+        layer may drop that event, so the writes check too, but not each one."""
+        if not isinstance(self.actor, Agent):
+            return False
+        age = time.monotonic() - self.access_checked_at
+        return age >= settings.AGENT_ACCESS_RECHECK_SECONDS
+
+    def _post(self, text: str, client_id: str | None, recheck: bool) -> tuple[dict[str, Any], bool]:
         """Through the same service as HTTP: reopen, `closed`, client_id idempotency."""
         actor = self.actor
-        if isinstance(actor, Visitor):
-            peer = self.scope.get("client")
-            wait = seconds_until_allowed(
-                "visitor_message",
-                session_id=actor.session.session_id,
-                ip=client_ip(
-                    remote_addr=peer[0] if peer else None,
-                    forwarded_for=header(self.scope, "x-forwarded-for"),
-                ),
-            )
-            if wait is not None:
-                raise FrameError(
-                    "rate_limited", RATE_LIMITED_FOR.format(what="messages", seconds=ceil(wait))
-                )
-        if isinstance(actor, Agent):
-            # Access is re-checked on every write, not only when an AccessEvent arrives:
-            # a channel layer may drop that event.
+        if recheck and isinstance(actor, Agent):
             access = agent_request_access(
                 user_id=actor.user.pk, session_key=self.session_key, request_id=self.request_id
             )
             if access is None:
                 raise AccessLost()
-            actor = access[0]
+            actor = self.actor = access[0]
         result = services.message_post(
             support_request=self.support_request, actor=actor, text=text, client_id=client_id
         )
@@ -346,15 +414,18 @@ class RequestConsumer(HandoffConsumer):
     async def support_access_revoked(self, event: dict[str, Any]) -> None:
         if self.finished or not isinstance(self.actor, Agent):
             return
+        self.access_checked_at = float("-inf")  # the next write reads access again too
         if self.session_ended(event):
             await self.end(CLOSE_FORBIDDEN)
             return
         chatbot_id = event.get("chatbot_id")
         if chatbot_id is not None and chatbot_id != self.support_request.chatbot_id:
             return
-        access = await database_sync_to_async(agent_request_access)(
+        access = await on_live_thread(agent_request_access)(
             user_id=self.actor.user.pk, session_key=self.session_key, request_id=self.request_id
         )
+        if access is not None:
+            self.access_checked_at = time.monotonic()
         if access is None:
             await self.end(CLOSE_FORBIDDEN)
 
@@ -365,7 +436,8 @@ class AgentQueueConsumer(HandoffConsumer):
 
     async def connect(self) -> None:
         try:
-            admission: QueueAdmission = await database_sync_to_async(admit_to_queue)(self.scope)
+            async with admission_turn():
+                admission: QueueAdmission = await on_live_thread(admit_to_queue)(self.scope)
         except Refused as refused:
             await self.refuse(refused.code)
             return
@@ -392,7 +464,7 @@ class AgentQueueConsumer(HandoffConsumer):
         """Join the groups of chatbots served since connecting; the database decides."""
         if self.finished or self.user_id is None or event["chatbot_id"] in self.chatbot_ids:
             return
-        still = await database_sync_to_async(agent_chatbot_ids)(
+        still = await on_live_thread(agent_chatbot_ids)(
             user_id=self.user_id, session_key=self.session_key
         )
         if still is None:
@@ -418,7 +490,7 @@ class AgentQueueConsumer(HandoffConsumer):
         chatbot_id = event.get("chatbot_id")
         if chatbot_id is not None and chatbot_id not in self.chatbot_ids:
             return
-        still = await database_sync_to_async(agent_chatbot_ids)(
+        still = await on_live_thread(agent_chatbot_ids)(
             user_id=self.user_id, session_key=self.session_key
         )
         # Losing any of its chatbots closes the queue socket: the console reconnects (or
