@@ -20,12 +20,13 @@ import random
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache
 from typing import Any
 
 from channels.db import DatabaseSyncToAsync
 from django.conf import settings
+from django.db import connections
 
 from core.errors import BUSY, DomainError
 
@@ -103,3 +104,23 @@ def on_live_thread[**P, R](fn: Callable[P, R]) -> Callable[P, Coroutine[Any, Any
         fn, thread_sensitive=False, executor=_executor(settings.LIVE_DB_THREADS)
     )
     return runner
+
+
+def close_connections() -> None:
+    """Close the database connection of every thread of the live pool (before the test
+    database is dropped, which PostgreSQL refuses while sessions are open on it).
+
+    One job per thread: each waits at a barrier until all have closed theirs, so no
+    thread takes two jobs and none is missed.
+    """
+    threads = settings.LIVE_DB_THREADS
+    barrier = threading.Barrier(threads, timeout=10)
+
+    def close_this_threads() -> None:
+        connections.close_all()
+        with suppress(threading.BrokenBarrierError):
+            barrier.wait()
+
+    jobs = [_executor(threads).submit(close_this_threads) for _ in range(threads)]
+    for job in jobs:
+        job.result()

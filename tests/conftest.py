@@ -6,10 +6,25 @@ from collections.abc import Iterator
 
 import pytest
 from django.core.cache import cache
+from django.db import connections
 
+from core import workpool
 from support import services
 from tests.factories import AgentFactory, ChatbotFactory, SuperuserFactory
 from tests.helpers import Scene, VisitorClient, visitor_client
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _pooled_connections_closed(django_db_setup: None) -> Iterator[None]:
+    """The live path's threads keep a connection each, and on PostgreSQL connections come
+    from a psycopg pool: close them before the test database is dropped, which PostgreSQL
+    refuses while sessions are open on it."""
+    yield
+    workpool.close_connections()
+    for connection in connections.all(initialized_only=True):
+        close_pool = getattr(connection, "close_pool", None)
+        if close_pool is not None:
+            close_pool()
 
 
 @pytest.fixture(autouse=True)
