@@ -113,7 +113,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": env.str("SQLITE_TEST_DB", default=str(BASE_DIR / ".test-db.sqlite3"))
     }
-elif env.bool("DB_POOL", default=True):
+elif env.bool("DB_POOL", default=False):
     # Under ASGI each HTTP request's sync code runs on a thread of its own, and the live
     # path has its pool (core/workpool.py): persistent connections (CONN_MAX_AGE) would
     # be one per thread ever used, outliving the threads (a benchmark exhausted the
