@@ -46,6 +46,11 @@ class Chatbot(models.Model):
         '"*" allows any origin.',
     )
     welcome_text = models.TextField(default="Hi! How can I help you today?", blank=True)
+    # The chatbot's default language: the widget's when neither the page nor the browser
+    # names a shipped one, and the language of the admin's emails.
+    language = models.CharField(
+        max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
     primary_color = models.CharField(max_length=7, default="#2563eb")
     human_support_enabled = models.BooleanField(default=True)
     is_active = models.BooleanField(default=True)

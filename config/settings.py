@@ -370,7 +370,20 @@ WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=DEBUG)
 
 DEMO_PAGE = env.bool("DEMO_PAGE", default=DEBUG)
 
-LANGUAGE_CODE = "en-us"
+from django.utils.translation import gettext_lazy as _  # noqa: E402
+
+# The languages shipped (docs/languages.md says how to add one). "en" is the source
+# language: the strings in the code are English and its catalog is empty.
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", _("English")),
+    ("de", _("German")),
+    ("fr", _("French")),
+    ("es", _("Spanish")),
+    ("pt-br", _("Brazilian Portuguese")),
+    ("ar", _("Arabic")),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
