@@ -182,7 +182,7 @@ class Phase:
         return percentile(self.first_try_latencies, fraction) * 1000
 
     def p_refusal(self, fraction: float) -> float:
-        return percentile(self.refusal_latencies, fraction) * 1000
+        return percentile(sorted(self.refusal_latencies), fraction) * 1000
 
     def held(self, *, min_delivered: float, max_p99_ms: float) -> bool:
         return (
