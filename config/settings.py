@@ -113,17 +113,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": env.str("SQLITE_TEST_DB", default=str(BASE_DIR / ".test-db.sqlite3"))
     }
-elif env.bool("DB_POOL", default=False):
+elif env.bool("DB_POOL", default=True):
     # Under ASGI each HTTP request's sync code runs on a thread of its own, and the live
     # path has its pool (core/workpool.py): persistent connections (CONN_MAX_AGE) would
-    # be one per thread ever used, outliving the threads (a benchmark exhausted the
-    # server's 100). A psycopg pool per process bounds them and saves the connect.
+    # be one per thread ever used, outliving the threads (50 concurrent HTTP clients
+    # exhausted the server's 100: "too many clients"). A psycopg pool per process bounds
+    # them and saves the connect.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 2,
         "max_size": env.int("DB_POOL_MAX_SIZE", default=20),
         "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # connections go back to the pool
+    # Checked when taken from the pool: one the server ended (a restart, a failover, an
+    # administrator's pg_terminate_backend) is replaced instead of failing a request.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -249,7 +249,9 @@ class RequestConsumer(HandoffConsumer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.writes: asyncio.Queue[PendingWrite] = asyncio.Queue()
+        # Made on the first message: most sockets (an idle widget, an agent reading) never
+        # write, and a queue per socket is memory that 10,000 idle sockets would all pay.
+        self.writes: asyncio.Queue[PendingWrite] | None = None
         self.writer: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
@@ -345,21 +347,22 @@ class RequestConsumer(HandoffConsumer):
         slots = in_flight()
         if not slots.try_take():
             raise Busy(retry_after_ms())
+        if self.writes is None:
+            self.writes = asyncio.Queue()
+            self.writer = asyncio.create_task(self.write_in_order(self.writes, slots))
         self.writes.put_nowait(PendingWrite(text=text, client_id=client_id))
-        if self.writer is None:
-            self.writer = asyncio.create_task(self.write_in_order(slots))
 
-    async def write_in_order(self, slots: InFlight) -> None:
+    async def write_in_order(self, writes: asyncio.Queue[PendingWrite], slots: InFlight) -> None:
         """This socket's writer: its accepted messages, one after another."""
         while True:
-            pending = await self.writes.get()
+            pending = await writes.get()
             try:
                 await self.write(pending)
             except Exception as error:
                 await self.answer_failure(error, pending.client_id)
             finally:
                 slots.give_back()
-                self.writes.task_done()
+                writes.task_done()
 
     async def write(self, pending: PendingWrite) -> None:
         if isinstance(self.actor, Visitor):
@@ -377,7 +380,7 @@ class RequestConsumer(HandoffConsumer):
 
     async def disconnect(self, code: int) -> None:
         await super().disconnect(code)
-        if self.writer is None:
+        if self.writes is None or self.writer is None:
             return
         # Messages accepted before the socket closed are still written (the sender may
         # not resend them); then the writer stops.
