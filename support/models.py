@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
+from django.utils.translation import gettext_lazy as _
 
 from chatbots.models import Chatbot, ChatSession
 
@@ -18,10 +19,10 @@ def new_request_id() -> str:
 
 
 class RequestStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    ACTIVE = "active", "Active"
-    RESOLVED = "resolved", "Resolved"
-    CLOSED = "closed", "Closed"
+    PENDING = "pending", _("Pending")
+    ACTIVE = "active", _("Active")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
 
 
 OPEN_STATUSES = (RequestStatus.PENDING, RequestStatus.ACTIVE, RequestStatus.RESOLVED)
@@ -58,6 +59,12 @@ class SupportRequest(models.Model):
         related_name="assigned_support_requests",
     )
     admin_joined_at = models.DateTimeField(null=True, blank=True)
+    # The visitor's language when they asked (the widget's Accept-Language): their emails
+    # and their socket's error frames use it. Empty on rows older than the column: the
+    # chatbot's language then (support/languages.py).
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, blank=True, default=""
+    )
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -67,6 +74,8 @@ class SupportRequest(models.Model):
 
     class Meta:
         db_table = "human_support_requests"
+        verbose_name = _("support request")
+        verbose_name_plural = _("support requests")
         constraints = [
             # One open request per visitor session, enforced by the database so that
             # two simultaneous "Speak to a human" clicks cannot make two requests.
@@ -91,9 +100,9 @@ class SupportRequest(models.Model):
 
 
 class SenderType(models.TextChoices):
-    USER = "user", "Visitor"
-    ADMIN = "admin", "Agent"
-    SYSTEM = "system", "System"
+    USER = "user", _("Visitor")
+    ADMIN = "admin", _("Agent")
+    SYSTEM = "system", _("System")
 
 
 class SupportMessage(models.Model):
@@ -118,6 +127,8 @@ class SupportMessage(models.Model):
 
     class Meta:
         db_table = "human_support_messages"
+        verbose_name = _("support message")
+        verbose_name_plural = _("support messages")
         constraints = [
             # A retried send (lost echo, reconnect) carries the same client_id: one row.
             models.UniqueConstraint(
@@ -139,21 +150,21 @@ class SupportMessage(models.Model):
 
 
 class EmailKind(models.TextChoices):
-    ADMIN_NOTIFICATION = "admin_notification", "Admin notification"
-    VISITOR_CONFIRMATION = "visitor_confirmation", "Visitor confirmation"
-    AGENT_NOTIFICATION = "agent_notification", "Agent notification"
-    PENDING_REMINDER = "pending_reminder", "Pending reminder"
+    ADMIN_NOTIFICATION = "admin_notification", _("Admin notification")
+    VISITOR_CONFIRMATION = "visitor_confirmation", _("Visitor confirmation")
+    AGENT_NOTIFICATION = "agent_notification", _("Agent notification")
+    PENDING_REMINDER = "pending_reminder", _("Pending reminder")
 
 
 class EmailStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-    DELIVERED = "delivered", "Delivered"
-    BOUNCED = "bounced", "Bounced"
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    DELIVERED = "delivered", _("Delivered")
+    BOUNCED = "bounced", _("Bounced")
     # A reminder whose request was joined (or closed) before it went out.
-    CANCELLED = "cancelled", "Cancelled"
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class EmailNotification(models.Model):
@@ -185,6 +196,8 @@ class EmailNotification(models.Model):
 
     class Meta:
         db_table = "email_notifications"
+        verbose_name = _("email notification")
+        verbose_name_plural = _("email notifications")
         ordering = ["-created_at", "-id"]
         constraints = [
             # One email of a kind per recipient and request: a repeated reminder task or
@@ -208,18 +221,31 @@ class EmailNotification(models.Model):
 
 
 class AgentPreference(models.Model):
-    """An agent's own settings: whether they want an email for each new request."""
+    """An agent's own settings: whether they want an email for each new request, and the
+    language of their console (and of their socket's error frames)."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="handoff_preference"
     )
     email_on_new_request = models.BooleanField(
+        _("email on new request"),
         default=False,
-        help_text="Also email me each new support request of the chatbots I serve.",
+        help_text=_("Also email me each new support request of the chatbots I serve."),
+    )
+    # Empty: the browser's Accept-Language decides (support/languages.py).
+    console_language = models.CharField(
+        _("console language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        default="",
+        help_text=_("The language of the console; empty follows the browser."),
     )
 
     class Meta:
         db_table = "agent_preferences"
+        verbose_name = _("agent preference")
+        verbose_name_plural = _("agent preferences")
 
     def __str__(self) -> str:
         return f"Preferences of {self.user}"
