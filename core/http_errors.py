@@ -20,9 +20,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DomainError):
         # The texts in the request's language (LocaleMiddleware, Accept-Language); `code`
         # stays the same word in every language.
-        detail, errors = exc.translated()
+        detail, field_errors = exc.translated()
         answer = Response(
-            {"detail": detail, "errors": errors, "code": exc.code},
+            {"detail": detail, "errors": field_errors, "code": exc.code},
             status=exc.http_status,
         )
         retry_after_ms = getattr(exc, "retry_after_ms", None)

@@ -31,9 +31,7 @@ REQUEST_ACTIONS: dict[str, RequestAction] = {
         RequestAction(
             name="join",
             label=_("Join"),
-            done=ngettext_lazy(
-                "%(count)d request joined.", "%(count)d requests joined.", "count"
-            ),
+            done=ngettext_lazy("%(count)d request joined.", "%(count)d requests joined.", "count"),
             run=lambda r, agent: services.request_join(support_request=r, agent=agent),
         ),
         RequestAction(
@@ -47,9 +45,7 @@ REQUEST_ACTIONS: dict[str, RequestAction] = {
         RequestAction(
             name="close",
             label=_("Close"),
-            done=ngettext_lazy(
-                "%(count)d request closed.", "%(count)d requests closed.", "count"
-            ),
+            done=ngettext_lazy("%(count)d request closed.", "%(count)d requests closed.", "count"),
             run=lambda r, agent: services.request_close(support_request=r, actor=agent),
         ),
     ]

@@ -400,7 +400,5 @@ def validated_client_id(client_id: str | None) -> str | None:
         or len(client_id) > CLIENT_ID_MAX_LENGTH
         or not client_id.isprintable()
     ):
-        raise InvalidInput(
-            "client_id", format_lazy(INVALID_CLIENT_ID, limit=CLIENT_ID_MAX_LENGTH)
-        )
+        raise InvalidInput("client_id", format_lazy(INVALID_CLIENT_ID, limit=CLIENT_ID_MAX_LENGTH))
     return client_id

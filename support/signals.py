@@ -69,7 +69,9 @@ def email_tracking(sender: Any, event: AnymailTrackingEvent, esp_name: str, **kw
 
 
 @receiver(user_logged_in, dispatch_uid="support.console_language_at_login")
-def console_language_at_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+def console_language_at_login(
+    sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any
+) -> None:
     # The console language rides in the session (support/console/middleware.py): read
     # the agent's preference once, here, rather than on every page.
     if request is not None and hasattr(request, "session"):

@@ -22,8 +22,8 @@ from core.throttles import per_ip, per_session
 from core.workpool import in_flight
 from support import selectors, services
 from support.api.schema import MessageListOut, MessageOut, RequestListOut, RequestOut
-from support.models import SupportRequest
 from support.languages import shipped
+from support.models import SupportRequest
 from support.presenters import message_json, request_json
 
 NO_SUCH_SESSION = _("No such session for this token.")

@@ -38,6 +38,7 @@ MUST_BE_BOOL = _("`{field}` must be true or false.")
 INVALID_AFTER = _("`after` must be a non-negative integer; no history was sent.")
 SERVER_ERROR = _("The server could not handle this frame; retry with the same client_id.")
 
+
 class FrameError(DomainError):
     """A client frame refused before any service ran. The socket stays open."""
 
