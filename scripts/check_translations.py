@@ -32,8 +32,19 @@ PROJECT = Path(__file__).resolve().parent.parent
 # settings.LANGUAGES but English, in gettext's spelling (pt-br → pt_BR).
 LOCALES = ["de", "fr", "es", "pt_BR", "ar"]
 DOMAINS = ["django", "djangojs"]
-# What `make messages` skips (Makefile MESSAGES_IGNORE): the copy leaves these out too.
-NOT_COPIED = {".venv", "node_modules", "staticfiles", ".git", "__pycache__", ".mypy_cache"}
+# What `make messages` skips (Makefile MESSAGES_IGNORE) and what is no source: the copy
+# leaves these out.
+NOT_COPIED = shutil.ignore_patterns(
+    ".venv",
+    "node_modules",
+    "staticfiles",
+    ".git",
+    "__pycache__",
+    "*_cache",
+    "*.sqlite3*",
+    "bench",
+    "tests",
+)
 
 
 @dataclass
@@ -152,7 +163,7 @@ def extracted_keys(project: Path) -> dict[tuple[str, str], set[tuple[str | None,
     """(locale, domain) → the keys `make messages` finds in `project`'s code now."""
     with tempfile.TemporaryDirectory(prefix="handoff-messages-") as scratch:
         copy = Path(scratch) / "project"
-        shutil.copytree(project, copy, ignore=lambda _dir, names: NOT_COPIED & set(names))
+        shutil.copytree(project, copy, ignore=NOT_COPIED)
         # Start from empty catalogs: whatever appears was marked in the code.
         shutil.rmtree(copy / "locale", ignore_errors=True)
         for code in LOCALES:
