@@ -104,8 +104,10 @@ def parse_po(path: Path) -> list[Entry]:
             else:
                 current.translations[index] += text
             continue
-        if keyword in ("msgctxt", "msgid") and current is not None and (
-            current.translations or keyword == "msgctxt"
+        if (
+            keyword in ("msgctxt", "msgid")
+            and current is not None
+            and (current.translations or keyword == "msgctxt")
         ):
             finish()
         if keyword == "msgctxt":
@@ -142,7 +144,8 @@ def compile_po(po: Path, mo: Path) -> None:
 
 def run_makemessages(project: Path) -> None:
     """`make messages` on `project` (a copy): Django's own extraction, same options."""
-    env = {**os.environ, "DEBUG": "1"}
+    # The product's settings, whatever the caller runs under (pytest: tests.settings).
+    env = {**os.environ, "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "config.settings"}
     ignore = [
         "--ignore=.venv",
         "--ignore=tests",
@@ -154,9 +157,11 @@ def run_makemessages(project: Path) -> None:
     locales = [arg for code in LOCALES for arg in ("-l", code)]
     base = [sys.executable, "manage.py", "makemessages", *locales, *ignore]
     base += ["--add-location=file", "--no-obsolete"]
-    subprocess.run(base, cwd=project, env=env, check=True, capture_output=True)
     js = [*base, "-d", "djangojs", "--ignore=static/widget"]
-    subprocess.run(js, cwd=project, env=env, check=True, capture_output=True)
+    for command in (base, js):
+        done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"makemessages failed:\n{done.stderr}")
 
 
 def extracted_keys(project: Path) -> dict[tuple[str, str], set[tuple[str | None, str]]]:
@@ -203,8 +208,10 @@ def problems_of(project: Path) -> list[str]:
 def _entry_problems(po: Path, entries: list[Entry]) -> list[str]:
     problems: list[str] = []
     header = next((e for e in entries if not e.msgid and e.context is None), None)
-    if header is None or "fuzzy" in header.flags or "Plural-Forms:" not in "".join(
-        header.translations
+    if (
+        header is None
+        or "fuzzy" in header.flags
+        or "Plural-Forms:" not in "".join(header.translations)
     ):
         problems.append(f"{po}: the header is missing, fuzzy or names no Plural-Forms")
     for entry in entries:

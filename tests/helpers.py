@@ -114,8 +114,11 @@ def create_request_over_http(
         body["user_name"] = user_name
     if user_email is not None:
         body["user_email"] = user_email
-    headers = {"HTTP_ACCEPT_LANGUAGE": accept_language} if accept_language else {}
-    response = client.post("/human-support/request", body, format="json", **headers)
+    if accept_language:
+        client.credentials(
+            HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_ACCEPT_LANGUAGE=accept_language
+        )
+    response = client.post("/human-support/request", body, format="json")
     assert response.status_code == 201, response.content
     return SupportRequest.objects.select_related("chatbot").get(
         request_id=response.json()["request_id"]

@@ -50,9 +50,7 @@ async def test_a_visitors_error_frame_is_in_the_language_of_their_request(
         session=session, initial_message="Help", language=language
     )
     visitor = await opened(
-        visitor_socket(
-            support_request.request_id, token, accept_language=other_language(language)
-        )
+        visitor_socket(support_request.request_id, token, accept_language=other_language(language))
     )
 
     await visitor.send_to(text_data="{not json")
