@@ -151,6 +151,9 @@ def context_for(notification: EmailNotification) -> dict[str, Any]:
         if notification.kind != EmailKind.VISITOR_CONFIRMATION
         else [],
         "pending_minutes": int(minutes) if minutes == int(minutes) else minutes,
+        # The number that picks the plural form: gettext wants an integer; a fraction of
+        # a minute reads as a plural (English "0.5 minutes"; Arabic's "other" form).
+        "pending_minutes_count": int(minutes) if minutes == int(minutes) else 100,
     }
 
 
