@@ -63,7 +63,12 @@ class SupportRequest(models.Model):
     # and their socket's error frames use it. Empty on rows older than the column: the
     # chatbot's language then (support/languages.py).
     language = models.CharField(
-        _("language"), max_length=10, choices=settings.LANGUAGES, blank=True, default=""
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        default="",
+        db_default="",  # the seed's plain SQL INSERTs name no language
     )
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -239,6 +244,7 @@ class AgentPreference(models.Model):
         choices=settings.LANGUAGES,
         blank=True,
         default="",
+        db_default="",
         help_text=_("The language of the console; empty follows the browser."),
     )
 
