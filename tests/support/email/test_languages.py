@@ -87,8 +87,10 @@ def test_the_two_mails_are_really_in_two_languages() -> None:
 
     assert confirmation.subject == "تلقّينا طلبك: Shop"
     assert 'dir="rtl"' in html_of(confirmation)
+    assert "border-right:3px" in html_of(confirmation)  # the quote bar mirrors too
     assert notification.subject == "[Shop] Neue Support-Anfrage von Vera"
     assert 'dir="ltr"' in html_of(notification)
+    assert "border-left:3px" in html_of(notification)
 
 
 @pytest.mark.usefixtures("locmem_mailer")
