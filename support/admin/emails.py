@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from chatbots.models import Chatbot
+from support import languages
 from support.admin.readonly import ReadOnlyAdminMixin
 from support.email import outbox
 from support.models import AgentPreference, EmailNotification, EmailStatus
@@ -179,7 +180,9 @@ class AgentPreferenceAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: AgentPreference, form: ModelForm, change: bool
     ) -> None:
         user = obj.user if request.user.is_superuser else cast(User, request.user)
-        saved = outbox.set_agent_preference(
-            user=user, email_on_new_request=obj.email_on_new_request
-        )
+        outbox.set_agent_preference(user=user, email_on_new_request=obj.email_on_new_request)
+        saved = languages.set_console_language(user=user, language=obj.console_language)
+        if user.pk == request.user.pk:
+            # Their console follows at once (the language rides in the login session).
+            languages.remember_in_session(request.session, saved.console_language)
         obj.pk, obj.user = saved.pk, saved.user
