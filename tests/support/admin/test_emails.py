@@ -133,9 +133,7 @@ def test_an_agent_picks_their_console_language_in_the_admin() -> None:
     ChatbotFactory(agents=[agent])
     client = _login(agent)
 
-    response = client.post(
-        reverse("admin:support_agentpreference_add"), {"console_language": "fr"}
-    )
+    response = client.post(reverse("admin:support_agentpreference_add"), {"console_language": "fr"})
 
     assert response.status_code == 302
     assert AgentPreference.objects.get(user=agent).console_language == "fr"
