@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.conf import settings
 from django.utils import translation
+from django.utils.translation import gettext_lazy
 
 from core.errors import NOT_FOUND
+from core.http_errors import INVALID_INPUT
 from core.text import BLANK
 from support.models import SupportRequest
 from tests.factories import ChatbotFactory
@@ -103,3 +107,20 @@ def test_a_request_without_accept_language_takes_the_chatbots_language() -> None
     )
 
     assert SupportRequest.objects.get(request_id=response.json()["request_id"]).language == "es"
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_serializer_errors_answer_in_the_accept_language(newcomer: Any, language: str) -> None:
+    response = newcomer.client.post(
+        "/human-support/request",
+        {"session_id": newcomer.session.session_id},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+
+    body = assert_error(response, 400, "initial_message")
+    assert body["code"] == "invalid"
+    assert body["detail"] == in_language(INVALID_INPUT, language) != "Invalid input."
+    required = in_language(gettext_lazy("This field is required."), language)
+    assert required != "This field is required."  # Django REST framework's own catalog
+    assert body["errors"]["initial_message"] == [required]
