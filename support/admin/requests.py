@@ -34,6 +34,7 @@ REQUEST_FIELDS = (
     "status",
     "user_name",
     "user_email",
+    "language",
     "initial_message",
     "assigned_agent",
     "created_at",

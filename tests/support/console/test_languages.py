@@ -11,7 +11,9 @@ from django.conf import settings
 from django.test import Client
 from django.utils import translation
 
+from support import services
 from support.models import AgentPreference
+from tests.factories import make_session
 from tests.helpers import Scene
 
 pytestmark = pytest.mark.django_db
@@ -154,3 +156,18 @@ def test_a_visitor_call_keeps_its_own_language_in_an_agents_browser(scene: Scene
     )
 
     assert response.json()["detail"] == "No encontrado."
+
+
+def test_the_conversation_page_names_the_visitors_language_in_the_agents(
+    scene: Scene,
+) -> None:
+    session, _token = make_session(scene.chatbot)
+    in_french, _ = services.request_create(
+        session=session, initial_message="Bonjour", language="fr"
+    )
+
+    page = logged_in(scene.agent).get(
+        f"/console/requests/{in_french.request_id}/", HTTP_ACCEPT_LANGUAGE="de"
+    )
+
+    assert '<dd id="visitor-language">Französisch</dd>' in page.content.decode()
