@@ -70,6 +70,9 @@ test: venv chromium lint check-deploy
 
 bench: venv
 	$(BIN)/python bench/ws_chat.py
+	$(BIN)/python bench/ws_chat.py --targets b1,h --pairs 1 --rate 5 --seconds 20
+	$(BIN)/python bench/ws_chat.py --targets h --pairs 100 --seconds 15 --console-readers 4
 	$(BIN)/python bench/ws_chat.py --ramp
+	$(BIN)/python bench/ws_chat.py --ramp --layer pubsub
 	$(BIN)/python bench/ws_idle.py
 	$(BIN)/python bench/http_post.py

@@ -15,6 +15,10 @@ count what arrives.
 
     python bench/ws_chat.py [--pairs 200] [--rate 1] [--seconds 20] [--layer core|pubsub]
 
+--console-readers N adds N agents reading console pages (the queue, conversations) in a
+loop on both of Handoff's processes during the run, and prints their page latency: the
+console's HTTP views and the live path share each process.
+
 --ramp steps the total offered rate up (--steps, --step-seconds each) until a step is not
 held (delivered < 95 % of offered, or p99 > 250 ms), for B1 and H, prints the highest
 step each held and their ratio, then runs an overload step at twice Handoff's highest
@@ -41,6 +45,7 @@ import json
 import math
 import random
 import sys
+import threading
 import time
 import urllib.parse
 from collections import Counter
@@ -96,6 +101,8 @@ class Target:
     meter_groups: Callable[[], dict[str, list[int] | Callable[[], list[int]]]]
     # client_ids stored in the database starting with a prefix (H only)
     stored_client_ids: Callable[[str], set[str]] | None = None
+    # console pages an agent reads during the run (--console-readers; H only)
+    console_pages: list[tuple[HttpClient, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -573,6 +580,16 @@ def handoff(
                 "postgres": lambda: backend_pids(database_url),
             },
             stored_client_ids=stored,
+            # The queue page and a few conversations, on both processes: the console's
+            # views share each process with the live path.
+            console_pages=[
+                (agent.with_base(server.url), path)
+                for server in servers
+                for path in [
+                    "/console/",
+                    *(f"/console/requests/{h['request_id']}/" for h in handles[:5]),
+                ]
+            ],
         )
     finally:
         for server in servers:
@@ -839,10 +856,56 @@ def server_env(args: argparse.Namespace, steps: list[float]) -> dict[str, str]:
     return env
 
 
+@dataclass
+class ConsoleReads:
+    """Console pages read by agents while the chat runs (--console-readers)."""
+
+    readers: int
+    latencies: list[float] = field(default_factory=list)  # ms
+    failures: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def read_until(
+        self, stop: threading.Event, pages: list[tuple[HttpClient, str]], n: int
+    ) -> None:
+        k = n
+        while not stop.is_set():
+            client, path = pages[k % len(pages)]
+            k += self.readers
+            started = time.perf_counter()
+            try:
+                answer = client.get(path)
+            except OSError as error:
+                self.failures[type(error).__name__] += 1
+                continue
+            if answer.status == 200:
+                self.latencies.append((time.perf_counter() - started) * 1000)
+            else:
+                self.failures[str(answer.status)] += 1
+
+    def report(self) -> None:
+        done = sorted(self.latencies)
+        print(
+            f"\nconsole pages read during the run: {self.readers} agents in a loop, "
+            f"{len(done) / max(self.seconds, 1e-9):.1f} pages/s, "
+            f"p50 {percentile(done, 0.5):.1f} ms, p99 {percentile(done, 0.99):.1f} ms, "
+            f"failed {dict(self.failures) or 0}"
+        )
+
+
 async def run_single(target: Target, args: argparse.Namespace) -> Phase:
     driver = Driver(target, args.pairs)
     await driver.connect()
+    console = ConsoleReads(readers=args.console_readers)
+    stop = threading.Event()
+    readers = [
+        threading.Thread(target=console.read_until, args=(stop, target.console_pages, n))
+        for n in range(args.console_readers if target.console_pages else 0)
+    ]
     try:
+        started = time.monotonic()
+        for reader in readers:
+            reader.start()
         phase = await driver.run_phase(
             label="fixed",
             total_rate=len(driver.live) * args.rate if driver.live else args.pairs * args.rate,
@@ -853,6 +916,12 @@ async def run_single(target: Target, args: argparse.Namespace) -> Phase:
         driver.account(phase)
         return phase
     finally:
+        stop.set()
+        for reader in readers:
+            await asyncio.to_thread(reader.join)
+        if readers:
+            console.seconds = time.monotonic() - started
+            console.report()
         await driver.close()
 
 
@@ -926,6 +995,12 @@ def main() -> int:
         help="comma-separated: b0, b1, h (default b0,b1,h; with --ramp b1,h)",
     )
     parser.add_argument(
+        "--console-readers",
+        type=int,
+        default=0,
+        help="agents reading console pages (queue, conversations) in a loop during the run (H)",
+    )
+    parser.add_argument(
         "--channel-capacity", type=int, default=None, help="CHANNEL_CAPACITY for B1 and H"
     )
     parser.add_argument(
@@ -975,10 +1050,11 @@ def main() -> int:
         and 0 <= args.overload_seconds <= 600
         and 1 <= args.overload_factor <= 10
         and 0 < args.min_delivered <= 1
+        and 0 <= args.console_readers <= 50
     ):
         raise SystemExit(
             "--pairs 1..5000, --rate up to 50/s, --seconds/--step-seconds up to 600, "
-            "--overload-factor 1..10, --min-delivered 0..1"
+            "--overload-factor 1..10, --min-delivered 0..1, --console-readers 0..50"
         )
     if args.ramp and steps[-1] * args.overload_factor / args.pairs > 100:
         raise SystemExit(

@@ -102,8 +102,11 @@ def publish_on_commit(group: str, event: Event) -> None:
 
 
 class Publisher:
-    """One per process: events committed on any thread are sent from the event loop, in
-    the order they were handed over, so that no database thread waits on Redis.
+    """One per process: events committed on any thread are sent from the event loop, so
+    that no database thread waits on Redis. Events of one group are sent one after the
+    other, in the order they were handed over (a socket sees its request's messages in
+    commit order); different groups' events are sent side by side, so that one slow round
+    trip to Redis does not hold up every conversation of the process.
 
     `bind` is called from the event loop (each ASGI connection does, support/realtime/
     consumers.py and config/asgi.py); until then, and in processes without one
@@ -113,25 +116,23 @@ class Publisher:
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: asyncio.Queue[tuple[str, Event]] | None = None
         self._lock = threading.Lock()
+        # The last send of each group still under way: the next one waits for it.
+        self._tails: dict[str, asyncio.Task[None]] = {}
         self._unbound_tasks: set[asyncio.Task[None]] = set()
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._loop is loop:
             return
         with self._lock:
-            if self._loop is loop:
-                return
-            queue: asyncio.Queue[tuple[str, Event]] = asyncio.Queue()
-            self._drainer = loop.create_task(self._drain(queue))
-            self._loop, self._queue = loop, queue
+            if self._loop is not loop:
+                self._loop, self._tails = loop, {}
 
     def submit(self, group: str, event: Event) -> None:
-        loop, queue = self._loop, self._queue
-        if loop is not None and queue is not None and loop.is_running():
+        loop = self._loop
+        if loop is not None and loop.is_running():
             try:
-                loop.call_soon_threadsafe(queue.put_nowait, (group, event))
+                loop.call_soon_threadsafe(self._send_in_turn, group, event)
                 return
             except RuntimeError:  # the loop closed in between
                 pass
@@ -145,10 +146,23 @@ class Publisher:
             self._unbound_tasks.add(task)
             task.add_done_callback(self._unbound_tasks.discard)
 
-    async def _drain(self, queue: asyncio.Queue[tuple[str, Event]]) -> None:
-        while True:
-            group, event = await queue.get()
-            await publish(group, event)
+    def _send_in_turn(self, group: str, event: Event) -> None:
+        """On the bound loop: send after the group's previous event has been sent."""
+        previous = self._tails.get(group)
+        task = asyncio.get_running_loop().create_task(self._send_after(previous, group, event))
+        self._tails[group] = task
+        task.add_done_callback(lambda done: self._forget(group, done))
+
+    async def _send_after(
+        self, previous: asyncio.Task[None] | None, group: str, event: Event
+    ) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])  # publish() never raises; a cancel is not ours
+        await publish(group, event)
+
+    def _forget(self, group: str, done: asyncio.Task[None]) -> None:
+        if self._tails.get(group) is done:
+            del self._tails[group]
 
 
 publisher = Publisher()

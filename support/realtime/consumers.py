@@ -15,6 +15,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from math import ceil
 from typing import Any
 
@@ -31,7 +32,7 @@ from core.actors import Agent
 from core.errors import DomainError, InvalidInput, RequestClosed
 from core.ratelimit import seconds_until_allowed_async
 from core.throttles import client_ip
-from core.workpool import Busy, in_flight, on_live_thread
+from core.workpool import Busy, InFlight, in_flight, on_live_thread, retry_after_ms
 from support import events, services
 from support.models import (
     CLIENT_ID_MAX_LENGTH,
@@ -75,6 +76,18 @@ from support.realtime.limits import SocketLimits
 from support.selectors import messages_after, parse_cursor
 
 logger = logging.getLogger(__name__)
+
+
+# How long a closing socket waits for its accepted messages to be written.
+WRITER_DRAIN_SECONDS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class PendingWrite:
+    """A message frame accepted on arrival, waiting for its turn in the socket's writer."""
+
+    text: str
+    client_id: str | None
 
 
 _admission_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
@@ -211,19 +224,24 @@ class HandoffConsumer(AsyncWebsocketConsumer):
             if isinstance(frame.get("client_id"), str):
                 client_id = frame["client_id"][:CLIENT_ID_MAX_LENGTH]
             await self.handle_frame(frame)
-        except AccessLost:
+        except Exception as error:
+            await self.answer_failure(error, client_id)
+
+    async def answer_failure(self, error: Exception, client_id: str | None) -> None:
+        """The one place where a refused or failed frame becomes an `error` frame."""
+        if isinstance(error, AccessLost):
             await self.end(CLOSE_FORBIDDEN)
-        except Busy as busy:
+        elif isinstance(error, Busy):
             # Nothing was stored: the client sends it again later, same client_id.
             await self.send_error(
-                busy.code, busy.detail, client_id=client_id, retry_after_ms=busy.retry_after_ms
+                error.code, error.detail, client_id=client_id, retry_after_ms=error.retry_after_ms
             )
-        except DomainError as error:
+        elif isinstance(error, DomainError):
             await self.send_error(error.code, error.detail, client_id=client_id)
-        except Exception:
+        else:
             # Keep the socket: the row either committed (the echo follows) or not (the
             # client retries with the same client_id and gets one message either way).
-            logger.exception("WebSocket frame failed on %s", self.scope.get("path"))
+            logger.error("WebSocket frame failed on %s", self.scope.get("path"), exc_info=error)
             await self.send_error("server_error", SERVER_ERROR, client_id=client_id)
 
     async def handle_frame(self, frame: dict[str, Any]) -> None:
@@ -244,6 +262,11 @@ class RequestConsumer(HandoffConsumer):
 
     actor: Visitor | Agent
     support_request: SupportRequest
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.writes: asyncio.Queue[PendingWrite] = asyncio.Queue()
+        self.writer: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         self.request_id: str = self.scope["url_route"]["kwargs"]["request_id"]
@@ -333,18 +356,53 @@ class RequestConsumer(HandoffConsumer):
         client_id = optional_str(frame, "client_id")
         if not self.message_bucket.take():
             raise FrameError("rate_limited", RATE_LIMITED_MESSAGES)
-        # Busy (nothing stored, no budget spent) before anything else is asked.
-        with in_flight().slot():
-            if isinstance(self.actor, Visitor):
-                await self.check_visitor_budget(self.actor)
-            recheck = self.access_recheck_due()
-            message, created = await on_live_thread(self._post)(text, client_id, recheck)
+        # Judged on arrival: a slot is taken now, or the frame is refused `busy` now, even
+        # while this socket's earlier messages are still being written. The write itself
+        # runs in this socket's writer, one at a time, so they commit in the order sent.
+        slots = in_flight()
+        if not slots.try_take():
+            raise Busy(retry_after_ms())
+        self.writes.put_nowait(PendingWrite(text=text, client_id=client_id))
+        if self.writer is None:
+            self.writer = asyncio.create_task(self.write_in_order(slots))
+
+    async def write_in_order(self, slots: InFlight) -> None:
+        """This socket's writer: its accepted messages, one after another."""
+        while True:
+            pending = await self.writes.get()
+            try:
+                await self.write(pending)
+            except Exception as error:
+                await self.answer_failure(error, pending.client_id)
+            finally:
+                slots.give_back()
+                self.writes.task_done()
+
+    async def write(self, pending: PendingWrite) -> None:
+        if isinstance(self.actor, Visitor):
+            await self.check_visitor_budget(self.actor)
+        recheck = self.access_recheck_due()
+        message, created = await on_live_thread(self._post)(
+            pending.text, pending.client_id, recheck
+        )
         if recheck:
             self.access_checked_at = time.monotonic()
         if not created:
             # A retry of a stored message: services publish nothing for it, so the sender
             # gets the stored row here (unless this socket has already shown it).
             await self.deliver_message(message)
+
+    async def disconnect(self, code: int) -> None:
+        await super().disconnect(code)
+        if self.writer is None:
+            return
+        # Messages accepted before the socket closed are still written (the sender may
+        # not resend them); then the writer stops.
+        try:
+            await asyncio.wait_for(self.writes.join(), timeout=WRITER_DRAIN_SECONDS)
+        except TimeoutError:
+            logger.warning("socket closed with %d unwritten messages", self.writes.qsize())
+        self.writer.cancel()
 
     async def check_visitor_budget(self, visitor: Visitor) -> None:
         """The HTTP message limits (per session, per IP) apply to sockets too: one

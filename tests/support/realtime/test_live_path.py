@@ -5,12 +5,15 @@ the pool of database threads."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import pytest
+from django.db import connections, transaction
 from django.test import Client
+from django.utils import timezone
 
-from support.models import SupportMessage
+from support.models import SupportMessage, SupportRequest
 from tests.helpers import Scene, join, messages_url
 from tests.support.realtime.sockets import (
     agent_socket,
@@ -121,3 +124,61 @@ async def test_two_writers_on_one_request_commit_in_order_on_the_thread_pool(
     assert times == sorted(times)
     delivered = [f["message"]["text"] for f in seen if f["type"] == "message"]
     assert sorted(delivered) == sorted(texts)
+
+
+@async_test
+async def test_a_frame_is_judged_on_arrival_while_the_sockets_earlier_message_is_being_written(
+    scene: Scene, settings: Any
+) -> None:
+    """The bound counts messages waiting behind their socket's earlier ones: a frame past
+    it is refused at once, not after the write in front of it has finished."""
+    settings.LIVE_MAX_IN_FLIGHT = 1
+    rid = scene.support_request.request_id
+    visitor = await opened(visitor_socket(rid, scene.visitor.token))
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_request_row() -> None:
+        # Another writer holds the request's row (PostgreSQL) or the database's write
+        # lock (SQLite) until released: the socket's first message waits behind it.
+        with transaction.atomic():
+            SupportRequest.objects.filter(pk=scene.support_request.pk).update(
+                updated_at=timezone.now()
+            )
+            holding.set()
+            release.wait(timeout=30)
+        connections.close_all()
+
+    holder = threading.Thread(target=hold_the_request_row)
+    holder.start()
+    try:
+        assert await asyncio.to_thread(holding.wait, 10)
+        await send(visitor, type="message", text="First", client_id="a-1")
+        await send(visitor, type="message", text="Second", client_id="a-2")
+
+        refusal = await frame(visitor)  # while the first is still blocked
+        assert (refusal["type"], refusal["code"], refusal["client_id"]) == ("error", "busy", "a-2")
+        assert holder.is_alive()
+    finally:
+        release.set()
+        await asyncio.to_thread(holder.join, 30)
+
+    echo = await frame(visitor)
+    assert (echo["type"], echo["message"]["client_id"]) == ("message", "a-1")
+    texts = await db(stored_texts)(rid)
+    assert "First" in texts
+    assert "Second" not in texts
+
+
+@async_test
+async def test_messages_accepted_before_the_socket_closes_are_still_written(
+    scene: Scene, settings: Any
+) -> None:
+    settings.WS_MESSAGE_BURST = 20
+    rid = scene.support_request.request_id
+    visitor = await opened(visitor_socket(rid, scene.visitor.token))
+    for n in range(10):
+        await send(visitor, type="message", text=f"Parting {n}", client_id=f"p-{n}")
+    await visitor.disconnect(timeout=30)  # returns once the consumer has finished
+
+    texts = await db(stored_texts)(rid)
+    assert [t for t in texts if t.startswith("Parting")] == [f"Parting {n}" for n in range(10)]
