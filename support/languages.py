@@ -28,7 +28,8 @@ def shipped(code: str | None) -> str | None:
     if not code:
         return None
     try:
-        return translation.get_supported_language_variant(code)
+        # Django's codes are lower case ("pt-br"); browsers and people write "pt-BR".
+        return translation.get_supported_language_variant(code.lower())
     except LookupError:
         return None
 
