@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format bench chromium venv demo migrate check-deploy
+.PHONY: run test lint format bench chromium venv demo migrate check-deploy messages compilemessages check-translations
 
 venv: $(VENV)/.installed
 
@@ -31,6 +31,30 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DEBUG=1 $(BIN)/mypy
+	$(BIN)/python scripts/check_translations.py
+
+# Translations (docs/languages.md). The shipped languages other than English, the source
+# language; the lists live in scripts/check_translations.py (LOCALES) too.
+LOCALES := de fr es pt_BR ar
+MESSAGES_IGNORE := --ignore=.venv --ignore=tests --ignore=bench --ignore=node_modules \
+	--ignore=staticfiles --ignore=locale
+
+# Every marked string into locale/<lang>/LC_MESSAGES/django.po (Python, templates) and
+# djangojs.po (static/console/console.js); then translate the new entries.
+messages: venv
+	DEBUG=1 $(BIN)/python manage.py makemessages $(addprefix -l ,$(LOCALES)) \
+	  $(MESSAGES_IGNORE) --add-location=file --no-obsolete
+	DEBUG=1 $(BIN)/python manage.py makemessages -d djangojs $(addprefix -l ,$(LOCALES)) \
+	  $(MESSAGES_IGNORE) --ignore=static/widget --add-location=file --no-obsolete
+
+# The .mo files are committed (so `make run` needs no gettext); `make lint` fails on a
+# stale one.
+compilemessages: venv
+	DEBUG=1 $(BIN)/python manage.py compilemessages $(addprefix -l ,$(LOCALES)) \
+	  --ignore=.venv --ignore=node_modules
+
+check-translations: venv
+	$(BIN)/python scripts/check_translations.py
 
 format: venv
 	$(BIN)/ruff check --fix .

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView
 
 
@@ -16,7 +17,7 @@ urlpatterns = [
     path(
         "console/login/",
         auth_views.LoginView.as_view(
-            template_name="admin/login.html", extra_context={"site_header": "Handoff console"}
+            template_name="admin/login.html", extra_context={"site_header": _("Handoff console")}
         ),
         name="login",
     ),

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from core.actors import Agent, agent_for
 from core.errors import NOT_AUTHENTICATED
 
-ONLY_AGENTS = "Only agents may do this."
+ONLY_AGENTS = _("Only agents may do this.")
 
 
 class BearerAuthentication(authentication.BaseAuthentication):

@@ -6,19 +6,23 @@ import math
 from typing import Any
 
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import DomainError
 
-INVALID_INPUT = "Invalid input."
+INVALID_INPUT = _("Invalid input.")
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
+        # The texts in the request's language (LocaleMiddleware, Accept-Language); `code`
+        # stays the same word in every language.
+        detail, field_errors = exc.translated()
         answer = Response(
-            {"detail": exc.detail, "errors": exc.errors, "code": exc.code},
+            {"detail": detail, "errors": field_errors, "code": exc.code},
             status=exc.http_status,
         )
         retry_after_ms = getattr(exc, "retry_after_ms", None)
@@ -31,7 +35,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None
     if isinstance(exc, exceptions.ValidationError):
         errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = {"detail": INVALID_INPUT, "errors": errors, "code": "invalid"}
+        response.data = {"detail": str(INVALID_INPUT), "errors": errors, "code": "invalid"}
         return response
     detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
     code = getattr(exc, "default_code", "error")

@@ -5,8 +5,13 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import InvalidInput
+
+BLANK = _("This field may not be blank.")
+TOO_LONG = _("Ensure this field has no more than {limit} characters.")
 
 # C0/C1 control characters and Unicode line/paragraph separators, except \n and \t.
 _CONTROL_EXCEPT_NEWLINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
@@ -34,10 +39,8 @@ def require_text(value: str | None, *, field: str) -> str:
     """A cleaned, non-blank message within MAX_MESSAGE_CHARS, or InvalidInput naming `field`."""
     text = clean_message(value)
     if not text:
-        raise InvalidInput(field, "This field may not be blank.", code="blank")
+        raise InvalidInput(field, BLANK, code="blank")
     limit = settings.MAX_MESSAGE_CHARS
     if len(text) > limit:
-        raise InvalidInput(
-            field, f"Ensure this field has no more than {limit} characters.", code="too_long"
-        )
+        raise InvalidInput(field, format_lazy(TOO_LONG, limit=limit), code="too_long")
     return text

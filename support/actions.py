@@ -6,6 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+from django_stubs_ext import StrOrPromise
+
 from core.actors import Agent
 from support import services
 from support.models import SupportRequest
@@ -14,8 +18,10 @@ from support.models import SupportRequest
 @dataclass(frozen=True)
 class RequestAction:
     name: str  # in URLs and form posts
-    label: str  # the button
-    done: str  # "3 requests <done>."
+    label: StrOrPromise  # the button
+    # "3 requests joined.": ngettext_lazy keyed by "count", filled with `done % {"count": n}`
+    # (Arabic has six plural forms: a singular and a plural string would not do).
+    done: StrOrPromise
     run: Callable[[SupportRequest, Agent], SupportRequest]
 
 
@@ -24,20 +30,22 @@ REQUEST_ACTIONS: dict[str, RequestAction] = {
     for action in [
         RequestAction(
             name="join",
-            label="Join",
-            done="joined",
+            label=_("Join"),
+            done=ngettext_lazy("%(count)d request joined.", "%(count)d requests joined.", "count"),
             run=lambda r, agent: services.request_join(support_request=r, agent=agent),
         ),
         RequestAction(
             name="resolve",
-            label="Resolve",
-            done="resolved",
+            label=_("Resolve"),
+            done=ngettext_lazy(
+                "%(count)d request resolved.", "%(count)d requests resolved.", "count"
+            ),
             run=lambda r, agent: services.request_resolve(support_request=r, agent=agent),
         ),
         RequestAction(
             name="close",
-            label="Close",
-            done="closed",
+            label=_("Close"),
+            done=ngettext_lazy("%(count)d request closed.", "%(count)d requests closed.", "count"),
             run=lambda r, agent: services.request_close(support_request=r, actor=agent),
         ),
     ]

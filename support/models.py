@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
+from django.utils.translation import gettext_lazy as _
 
 from chatbots.models import Chatbot, ChatSession
 
@@ -18,10 +19,10 @@ def new_request_id() -> str:
 
 
 class RequestStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    ACTIVE = "active", "Active"
-    RESOLVED = "resolved", "Resolved"
-    CLOSED = "closed", "Closed"
+    PENDING = "pending", _("Pending")
+    ACTIVE = "active", _("Active")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
 
 
 OPEN_STATUSES = (RequestStatus.PENDING, RequestStatus.ACTIVE, RequestStatus.RESOLVED)
@@ -31,24 +32,35 @@ CLIENT_ID_MAX_LENGTH = 64
 
 
 class SupportRequest(models.Model):
-    request_id = models.CharField(max_length=255, unique=True, default=new_request_id)
-    chatbot = models.ForeignKey(Chatbot, on_delete=models.CASCADE, related_name="support_requests")
+    request_id = models.CharField(
+        max_length=255, unique=True, default=new_request_id, verbose_name=_("request id")
+    )
+    chatbot = models.ForeignKey(
+        Chatbot,
+        on_delete=models.CASCADE,
+        related_name="support_requests",
+        verbose_name=_("chatbot"),
+    )
     session = models.ForeignKey(
         ChatSession,
         on_delete=models.CASCADE,
         to_field="session_id",
         db_column="session_id",
         related_name="support_requests",
+        verbose_name=_("session"),
     )
     # NULL when not given, as in the seed schema (its SQL tests "IS NULL").
-    user_name = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
-    user_email = models.EmailField(max_length=255, null=True, blank=True)  # noqa: DJ001
-    initial_message = models.TextField()
+    user_name = models.CharField(max_length=255, null=True, blank=True, verbose_name=_("user name"))  # noqa: DJ001
+    user_email = models.EmailField(  # noqa: DJ001
+        max_length=255, null=True, blank=True, verbose_name=_("user email")
+    )
+    initial_message = models.TextField(verbose_name=_("initial message"))
     status = models.CharField(
         max_length=50,
         choices=RequestStatus.choices,
         default=RequestStatus.PENDING,
         db_default=RequestStatus.PENDING,
+        verbose_name=_("status"),
     )
     assigned_agent = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -56,17 +68,35 @@ class SupportRequest(models.Model):
         null=True,
         blank=True,
         related_name="assigned_support_requests",
+        verbose_name=_("assigned agent"),
     )
-    admin_joined_at = models.DateTimeField(null=True, blank=True)
-    first_response_at = models.DateTimeField(null=True, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    admin_joined_at = models.DateTimeField(null=True, blank=True, verbose_name=_("admin joined at"))
+    # The visitor's language when they asked (the widget's Accept-Language): their emails
+    # and their socket's error frames use it. Empty on rows older than the column: the
+    # chatbot's language then (support/languages.py).
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        default="",
+        db_default="",  # the seed's plain SQL INSERTs name no language
+    )
+    first_response_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("first response at")
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
     # Database defaults too, so the seed's plain SQL INSERTs keep working.
-    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
-    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+    created_at = models.DateTimeField(
+        auto_now_add=True, db_default=Now(), verbose_name=_("created at")
+    )
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now(), verbose_name=_("updated at"))
 
     class Meta:
         db_table = "human_support_requests"
+        verbose_name = _("support request")
+        verbose_name_plural = _("support requests")
         constraints = [
             # One open request per visitor session, enforced by the database so that
             # two simultaneous "Speak to a human" clicks cannot make two requests.
@@ -91,9 +121,9 @@ class SupportRequest(models.Model):
 
 
 class SenderType(models.TextChoices):
-    USER = "user", "Visitor"
-    ADMIN = "admin", "Agent"
-    SYSTEM = "system", "System"
+    USER = "user", _("Visitor")
+    ADMIN = "admin", _("Agent")
+    SYSTEM = "system", _("System")
 
 
 class SupportMessage(models.Model):
@@ -102,22 +132,32 @@ class SupportMessage(models.Model):
         on_delete=models.CASCADE,
         db_column="support_request_id",
         related_name="messages",
+        verbose_name=_("support request"),
     )
-    sender_type = models.CharField(max_length=50, choices=SenderType.choices)
+    sender_type = models.CharField(
+        max_length=50, choices=SenderType.choices, verbose_name=_("sender type")
+    )
     sender = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("sender"),
     )
-    message = models.TextField()
+    message = models.TextField(verbose_name=_("message"))
     # NULL (not "") when absent, so the partial unique constraint ignores it.
-    client_id = models.CharField(max_length=CLIENT_ID_MAX_LENGTH, null=True, blank=True)  # noqa: DJ001
-    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
+    client_id = models.CharField(  # noqa: DJ001
+        max_length=CLIENT_ID_MAX_LENGTH, null=True, blank=True, verbose_name=_("client id")
+    )
+    created_at = models.DateTimeField(
+        auto_now_add=True, db_default=Now(), verbose_name=_("created at")
+    )
 
     class Meta:
         db_table = "human_support_messages"
+        verbose_name = _("support message")
+        verbose_name_plural = _("support messages")
         constraints = [
             # A retried send (lost echo, reconnect) carries the same client_id: one row.
             models.UniqueConstraint(
@@ -139,21 +179,21 @@ class SupportMessage(models.Model):
 
 
 class EmailKind(models.TextChoices):
-    ADMIN_NOTIFICATION = "admin_notification", "Admin notification"
-    VISITOR_CONFIRMATION = "visitor_confirmation", "Visitor confirmation"
-    AGENT_NOTIFICATION = "agent_notification", "Agent notification"
-    PENDING_REMINDER = "pending_reminder", "Pending reminder"
+    ADMIN_NOTIFICATION = "admin_notification", _("Admin notification")
+    VISITOR_CONFIRMATION = "visitor_confirmation", _("Visitor confirmation")
+    AGENT_NOTIFICATION = "agent_notification", _("Agent notification")
+    PENDING_REMINDER = "pending_reminder", _("Pending reminder")
 
 
 class EmailStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-    DELIVERED = "delivered", "Delivered"
-    BOUNCED = "bounced", "Bounced"
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    DELIVERED = "delivered", _("Delivered")
+    BOUNCED = "bounced", _("Bounced")
     # A reminder whose request was joined (or closed) before it went out.
-    CANCELLED = "cancelled", "Cancelled"
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class EmailNotification(models.Model):
@@ -163,28 +203,38 @@ class EmailNotification(models.Model):
     """
 
     support_request = models.ForeignKey(
-        SupportRequest, on_delete=models.CASCADE, related_name="email_notifications"
+        SupportRequest,
+        on_delete=models.CASCADE,
+        related_name="email_notifications",
+        verbose_name=_("support request"),
     )
-    kind = models.CharField(max_length=32, choices=EmailKind.choices)
+    kind = models.CharField(max_length=32, choices=EmailKind.choices, verbose_name=_("kind"))
     # As long as the addresses it copies (SupportRequest.user_email, Chatbot.admin_email).
-    recipient = models.EmailField(max_length=255)
+    recipient = models.EmailField(max_length=255, verbose_name=_("recipient"))
     status = models.CharField(
-        max_length=16, choices=EmailStatus.choices, default=EmailStatus.QUEUED
+        max_length=16,
+        choices=EmailStatus.choices,
+        default=EmailStatus.QUEUED,
+        verbose_name=_("status"),
     )
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True, default="")
-    provider_message_id = models.CharField(max_length=255, blank=True, default="")
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    last_error = models.TextField(blank=True, default="", verbose_name=_("last error"))
+    provider_message_id = models.CharField(
+        max_length=255, blank=True, default="", verbose_name=_("provider message id")
+    )
     # While `sending`: the lease of the worker that claimed it (a crashed worker's row is
     # taken back when it expires). While `queued`: not before this time (retry backoff).
-    locked_until = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True, verbose_name=_("locked until"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
     # When the ESP reported delivered / bounced.
-    tracked_at = models.DateTimeField(null=True, blank=True)
+    tracked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("tracked at"))
 
     class Meta:
         db_table = "email_notifications"
+        verbose_name = _("email notification")
+        verbose_name_plural = _("email notifications")
         ordering = ["-created_at", "-id"]
         constraints = [
             # One email of a kind per recipient and request: a repeated reminder task or
@@ -208,18 +258,32 @@ class EmailNotification(models.Model):
 
 
 class AgentPreference(models.Model):
-    """An agent's own settings: whether they want an email for each new request."""
+    """An agent's own settings: whether they want an email for each new request, and the
+    language of their console (and of their socket's error frames)."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="handoff_preference"
     )
     email_on_new_request = models.BooleanField(
+        _("email on new request"),
         default=False,
-        help_text="Also email me each new support request of the chatbots I serve.",
+        help_text=_("Also email me each new support request of the chatbots I serve."),
+    )
+    # Empty: the browser's Accept-Language decides (support/languages.py).
+    console_language = models.CharField(
+        _("console language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("The language of the console; empty follows the browser."),
     )
 
     class Meta:
         db_table = "agent_preferences"
+        verbose_name = _("agent preference")
+        verbose_name_plural = _("agent preferences")
 
     def __str__(self) -> str:
         return f"Preferences of {self.user}"

@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, NoReturn
 from django.db import IntegrityError, connection, transaction
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from chatbots.models import ChatSession
 from chatbots.visitors import Actor
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
     pass
 
 NAME_MAX_LENGTH = 255
+INVALID_CLIENT_ID = _("client_id must be a string of at most {limit} printable characters.")
 
 
 # Sent inside the transaction that creates a request, so that what its receivers write
@@ -67,8 +71,11 @@ def request_create(
     initial_message: str,
     user_name: str | None = None,
     user_email: str | None = None,
+    language: str | None = None,
 ) -> tuple[SupportRequest, bool]:
-    """Open a request for `session`, or return its open one. Returns (request, created)."""
+    """Open a request for `session`, or return its open one. Returns (request, created).
+
+    `language`: the visitor's (a code of settings.LANGUAGES); None: the chatbot's."""
     chatbot = session.chatbot
     if not chatbot.is_active:
         raise Forbidden(CHATBOT_INACTIVE)
@@ -89,6 +96,7 @@ def request_create(
                 user_name=name,
                 user_email=email,
                 initial_message=text,
+                language=language or chatbot.language,
             )
             SupportMessage.objects.create(
                 support_request=support_request, sender_type=SenderType.USER, message=text
@@ -128,7 +136,7 @@ def request_join(*, support_request: SupportRequest, agent: Agent) -> SupportReq
         if locked.status != RequestStatus.PENDING:
             if locked.status == RequestStatus.ACTIVE and locked.assigned_agent is not None:
                 raise InvalidTransition(
-                    ALREADY_JOINED.format(agent=agent_display_name(locked.assigned_agent))
+                    format_lazy(ALREADY_JOINED, agent=agent_display_name(locked.assigned_agent))
                 )
             _refuse(locked, "joined")
         now = timezone.now()
@@ -321,10 +329,26 @@ def _lock(support_request: SupportRequest) -> SupportRequest:
     return SupportRequest.objects.select_for_update().get(pk=support_request.pk)
 
 
+# The words CANNOT_TRANSITION is filled with, translated with the sentence (lazily: the
+# reader's language is known only when the answer or frame is built).
+_STATUS_WORDS = {
+    RequestStatus.PENDING: pgettext_lazy("this request is …", "pending"),
+    RequestStatus.ACTIVE: pgettext_lazy("this request is …", "active"),
+    RequestStatus.RESOLVED: pgettext_lazy("this request is …", "resolved"),
+}
+_VERB_WORDS = {
+    "joined": pgettext_lazy("it cannot be …", "joined"),
+    "resolved": pgettext_lazy("it cannot be …", "resolved"),
+}
+
+
 def _refuse(locked: SupportRequest, verb: str) -> NoReturn:
     if locked.status == RequestStatus.CLOSED:
         raise RequestClosed()
-    raise InvalidTransition(CANNOT_TRANSITION.format(status=locked.status, verb=verb))
+    status = _STATUS_WORDS.get(RequestStatus(locked.status), locked.status)
+    raise InvalidTransition(
+        format_lazy(CANNOT_TRANSITION, status=status, verb=_VERB_WORDS.get(verb, verb))
+    )
 
 
 def _system_message(locked: SupportRequest, text: str) -> SupportMessage:
@@ -376,8 +400,5 @@ def validated_client_id(client_id: str | None) -> str | None:
         or len(client_id) > CLIENT_ID_MAX_LENGTH
         or not client_id.isprintable()
     ):
-        raise InvalidInput(
-            "client_id",
-            f"client_id must be a string of at most {CLIENT_ID_MAX_LENGTH} printable characters.",
-        )
+        raise InvalidInput("client_id", format_lazy(INVALID_CLIENT_ID, limit=CLIENT_ID_MAX_LENGTH))
     return client_id

@@ -8,13 +8,13 @@ from typing import Any
 
 from anymail.signals import AnymailTrackingEvent, tracking
 from django.contrib.auth import get_user_model
-from django.contrib.auth.signals import user_logged_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 
 from chatbots.models import Chatbot
-from support import permissions, services
+from support import languages, permissions, services
 from support.email import outbox, webhooks
 from support.models import SupportRequest
 from support.realtime import revocation
@@ -66,3 +66,13 @@ def request_created(sender: Any, support_request: SupportRequest, **kwargs: Any)
 @receiver(tracking, dispatch_uid="support.email_tracking")
 def email_tracking(sender: Any, event: AnymailTrackingEvent, esp_name: str, **kwargs: Any) -> None:
     webhooks.record_tracking_event(event=event, esp_name=esp_name)
+
+
+@receiver(user_logged_in, dispatch_uid="support.console_language_at_login")
+def console_language_at_login(
+    sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any
+) -> None:
+    # The console language rides in the session (support/console/middleware.py): read
+    # the agent's preference once, here, rather than on every page.
+    if request is not None and hasattr(request, "session"):
+        languages.remember_in_session(request.session, languages.agent_console_language(user))

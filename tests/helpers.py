@@ -102,8 +102,10 @@ def create_request_over_http(
     initial_message: str = "My parcel arrived broken",
     user_name: str | None = "Vera",
     user_email: str | None = "vera@example.com",
+    accept_language: str | None = None,
 ) -> SupportRequest:
-    """A visitor asks for a human through the API, as the widget does."""
+    """A visitor asks for a human through the API, as the widget does (in
+    `accept_language`, the widget's chosen language, when given)."""
     session, token = make_session(chatbot)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
@@ -112,6 +114,10 @@ def create_request_over_http(
         body["user_name"] = user_name
     if user_email is not None:
         body["user_email"] = user_email
+    if accept_language:
+        client.credentials(
+            HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_ACCEPT_LANGUAGE=accept_language
+        )
     response = client.post("/human-support/request", body, format="json")
     assert response.status_code == 201, response.content
     return SupportRequest.objects.select_related("chatbot").get(

@@ -105,7 +105,7 @@
           })
           .then(function (data) {
             if (!response.ok) {
-              var error = new Error(data.detail || "Request failed (" + response.status + ")");
+              var error = new Error(data.detail || interpolate(gettext("Request failed (%(status)s)"), { status: response.status }, true));
               error.status = response.status;
               error.data = data;
               throw error;
@@ -317,7 +317,7 @@
         state: page.showState,
         open: function () {
           // Events sent while the socket was down are gone: say so rather than guess.
-          if (opened) page.offerReload("The connection dropped; requests may have changed meanwhile.");
+          if (opened) page.offerReload(gettext("The connection dropped; requests may have changed meanwhile."));
           else checkSinceRendered(page);
           opened = true;
         },
@@ -476,7 +476,12 @@
   /* --------------------------------------------------------------------- view -- */
 
   var view = (function () {
-    var STATUS_LABELS = { pending: "Pending", active: "Active", resolved: "Resolved", closed: "Closed" };
+    var STATUS_LABELS = {
+      pending: gettext("Pending"),
+      active: gettext("Active"),
+      resolved: gettext("Resolved"),
+      closed: gettext("Closed"),
+    };
 
     function el(tag, className, text) {
       var node = document.createElement(tag);
@@ -485,26 +490,37 @@
       return node;
     }
 
+    /* Times in the page's language (<html lang>, the agent's console language), not the
+     * browser's, so a page in Arabic does not show German dates. */
+    function pageLocales() {
+      var lang = document.documentElement.lang;
+      return lang ? [lang] : [];
+    }
+
     function clockTime(iso) {
       var date = new Date(iso);
       if (isNaN(date.getTime())) return "";
-      return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      return date.toLocaleTimeString(pageLocales(), { hour: "2-digit", minute: "2-digit" });
     }
 
     function fullTime(iso) {
       var date = new Date(iso);
       if (isNaN(date.getTime())) return "";
-      return date.toLocaleString([], { dateStyle: "medium", timeStyle: "medium" });
+      return date.toLocaleString(pageLocales(), { dateStyle: "medium", timeStyle: "medium" });
     }
 
     function waitingFor(iso) {
       var seconds = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 1000));
-      if (seconds < 60) return "less than a minute";
+      if (seconds < 60) return gettext("less than a minute");
       var minutes = Math.floor(seconds / 60);
-      if (minutes < 60) return minutes + (minutes === 1 ? " minute" : " minutes");
+      if (minutes < 60) {
+        return interpolate(ngettext("%(n)s minute", "%(n)s minutes", minutes), { n: minutes }, true);
+      }
       var hours = Math.floor(minutes / 60);
       var rest = minutes % 60;
-      return hours + (hours === 1 ? " hour" : " hours") + (rest ? ", " + rest + " min" : "");
+      var hoursText = interpolate(ngettext("%(n)s hour", "%(n)s hours", hours), { n: hours }, true);
+      if (!rest) return hoursText;
+      return interpolate(gettext("%(hours)s, %(minutes)s min"), { hours: hoursText, minutes: rest }, true);
     }
 
     /* The queue socket's state, shown the same way on the queue and the All pages. */
@@ -512,7 +528,7 @@
       return function (state) {
         liveState.dataset.state = state;
         liveState.textContent =
-          state === "live" ? "Live" : state === "connecting" ? "Connecting…" : "Offline, reconnecting…";
+          state === "live" ? gettext("Live") : state === "connecting" ? gettext("Connecting…") : gettext("Offline, reconnecting…");
       };
     }
 
@@ -522,7 +538,7 @@
       return function (code) {
         liveState.dataset.state = "offline";
         liveState.textContent =
-          code === 4401 ? "Logged out: reload to log in again." : "Your access changed: reload the page.";
+          code === 4401 ? gettext("Logged out: reload to log in again.") : gettext("Your access changed: reload the page.");
       };
     }
 
@@ -541,7 +557,7 @@
       });
 
       function linkTo(r) {
-        var link = el("a", null, r.user_name || "Visitor");
+        var link = el("a", null, r.user_name || gettext("Visitor"));
         link.href = requestUrl.replace("REQUEST_ID", encodeURIComponent(r.request_id));
         return link;
       }
@@ -595,7 +611,7 @@
       function showCounts(pendingCount) {
         var newCount = store.newCount();
         badge.hidden = newCount === 0;
-        badge.textContent = newCount === 1 ? "1 new request" : newCount + " new requests";
+        badge.textContent = interpolate(ngettext("%(n)s new request", "%(n)s new requests", newCount), { n: newCount }, true);
         document.title = (pendingCount ? "(" + pendingCount + ") " : "") + baseTitle;
       }
 
@@ -661,7 +677,7 @@
         var tr = el("tr", "is-new");
         tr.dataset.requestId = r.request_id;
         var who = el("td");
-        var link = el("a", null, r.user_name || "Visitor");
+        var link = el("a", null, r.user_name || gettext("Visitor"));
         link.href = requestUrl.replace("REQUEST_ID", encodeURIComponent(r.request_id));
         who.appendChild(link);
         if (r.user_email) who.appendChild(el("div", "muted", r.user_email));
@@ -707,7 +723,7 @@
       function compareWith(copy) {
         if (!copy.getElementById("all-requests")) return; // not the list (a login page)
         if (signature(copy) !== signature(document) && news.hidden) {
-          offerReload("Requests changed while the page was loading.");
+          offerReload(gettext("Requests changed while the page was loading."));
         }
       }
 
@@ -730,7 +746,13 @@
           count.textContent = String(Number(count.textContent) + 1);
         } else {
           missed += 1;
-          offerReload(missed === 1 ? "1 new request on the first page." : missed + " new requests on the first page.");
+          offerReload(
+            interpolate(
+              ngettext("%(n)s new request on the first page.", "%(n)s new requests on the first page.", missed),
+              { n: missed },
+              true
+            )
+          );
         }
       }
 
@@ -773,10 +795,14 @@
       });
 
       function statusText(status, holder) {
-        if (status === "pending") return "Waiting for an agent";
-        if (status === "active") return holder && holder !== me ? holder + " has it" : "You joined";
-        if (status === "resolved") return "Resolved";
-        return "Closed";
+        if (status === "pending") return gettext("Waiting for an agent");
+        if (status === "active") {
+          return holder && holder !== me
+            ? interpolate(gettext("%(name)s has it"), { name: holder }, true)
+            : gettext("You joined");
+        }
+        if (status === "resolved") return gettext("Resolved");
+        return gettext("Closed");
       }
 
       function setStatus(status, holder) {
@@ -808,8 +834,8 @@
       }
 
       function senderName(m) {
-        if (m.sender_type === "system") return "System";
-        return m.sender_name || (m.sender_type === "user" ? visitorName : "Agent");
+        if (m.sender_type === "system") return gettext("System");
+        return m.sender_name || (m.sender_type === "user" ? visitorName : gettext("Agent"));
       }
 
       function pendingLine(clientId) {
@@ -868,11 +894,11 @@
       function showConnection(state) {
         connection.dataset.state = state;
         connection.textContent =
-          state === "live" ? "Live" : state === "connecting" ? "Connecting…" : "Offline, reconnecting…";
+          state === "live" ? gettext("Live") : state === "connecting" ? gettext("Connecting…") : gettext("Offline, reconnecting…");
       }
 
       function showRefused() {
-        connection.textContent = "This conversation is no longer available to you.";
+        connection.textContent = gettext("This conversation is no longer available to you.");
       }
 
       Array.prototype.forEach.call(root.querySelectorAll(".request-actions form"), function (actionForm) {

@@ -17,8 +17,11 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from chatbots.models import Chatbot
+from support import languages
 from support.admin.readonly import ReadOnlyAdminMixin
 from support.email import outbox
 from support.models import AgentPreference, EmailNotification, EmailStatus
@@ -96,40 +99,48 @@ class EmailNotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         found.pop("delete_selected", None)
         return found
 
-    @admin.display(description="request", ordering="support_request__created_at")
+    @admin.display(description=_("request"), ordering="support_request__created_at")
     def request_link(self, obj: EmailNotification) -> str:
         url = reverse("admin:support_supportrequest_change", args=[obj.support_request_id])
         return format_html('<a href="{}">{}</a>', url, obj.support_request.request_id)
 
-    @admin.display(description="last error")
+    @admin.display(description=_("last error"))
     def short_error(self, obj: EmailNotification) -> str:
         error = obj.last_error
         return error if len(error) <= 80 else error[:79] + "…"
 
-    @admin.action(description="Resend selected failed emails", permissions=["resend"])
+    @admin.action(description=_("Resend selected failed emails"), permissions=["resend"])
     def resend_failed(self, request: HttpRequest, queryset: QuerySet[EmailNotification]) -> None:
         failed = queryset.filter(status=EmailStatus.FAILED)
         count = outbox.requeue_failed(list(failed.values_list("pk", flat=True)))
         skipped = queryset.count() - count
-        self.message_user(request, f"{count} email(s) queued again.", level=messages.SUCCESS)
+        # The English text says "email(s)" either way (as it always has); ngettext still
+        # gives other languages their plural forms.
+        queued_again = ngettext(
+            "%(count)d email(s) queued again.", "%(count)d email(s) queued again.", count
+        ) % {"count": count}
+        self.message_user(request, queued_again, level=messages.SUCCESS)
         if skipped:
-            self.message_user(
-                request, f"{skipped} selected email(s) had not failed.", level=messages.WARNING
-            )
+            not_failed = ngettext(
+                "%(count)d selected email had not failed.",
+                "%(count)d selected emails had not failed.",
+                skipped,
+            ) % {"count": skipped}
+            self.message_user(request, not_failed, level=messages.WARNING)
 
 
 @admin.register(AgentPreference)
 class AgentPreferenceAdmin(admin.ModelAdmin):
     """Each agent sees and changes only their own preference; superusers see all."""
 
-    list_display = ["user", "email_on_new_request"]
+    list_display = ["user", "email_on_new_request", "console_language"]
 
     def get_fields(
         self, request: HttpRequest, obj: AgentPreference | None = None
     ) -> tuple[str, ...]:
         if request.user.is_superuser:
-            return ("user", "email_on_new_request")
-        return ("email_on_new_request",)
+            return ("user", "email_on_new_request", "console_language")
+        return ("email_on_new_request", "console_language")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AgentPreference]:
         queryset = super().get_queryset(request).select_related("user")
@@ -169,7 +180,9 @@ class AgentPreferenceAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: AgentPreference, form: ModelForm, change: bool
     ) -> None:
         user = obj.user if request.user.is_superuser else cast(User, request.user)
-        saved = outbox.set_agent_preference(
-            user=user, email_on_new_request=obj.email_on_new_request
-        )
+        outbox.set_agent_preference(user=user, email_on_new_request=obj.email_on_new_request)
+        saved = languages.set_console_language(user=user, language=obj.console_language)
+        if user.pk == request.user.pk:
+            # Their console follows at once (the language rides in the login session).
+            languages.remember_in_session(request.session, saved.console_language)
         obj.pk, obj.user = saved.pk, saved.user

@@ -15,6 +15,7 @@ from django.contrib.admin import ActionLocation
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from chatbots.models import Chatbot
 from core.actors import Agent
@@ -33,6 +34,7 @@ REQUEST_FIELDS = (
     "status",
     "user_name",
     "user_email",
+    "language",
     "initial_message",
     "assigned_agent",
     "created_at",
@@ -80,8 +82,9 @@ def _run_for_each(
         else:
             changed += 1
     if changed:
-        noun = "request" if changed == 1 else "requests"
-        modeladmin.message_user(request, f"{changed} {noun} {action.done}.", level=messages.SUCCESS)
+        modeladmin.message_user(
+            request, str(action.done % {"count": changed}), level=messages.SUCCESS
+        )
 
 
 @admin.register(SupportRequest)
@@ -135,7 +138,7 @@ class SupportRequestAdmin(admin.ModelAdmin):
 
     @admin.action(
         description=REQUEST_ACTIONS["join"].label,
-        description_plural="Join selected requests",
+        description_plural=_("Join selected requests"),
         permissions=["change"],
         location=BOTH_PAGES,
     )
@@ -144,7 +147,7 @@ class SupportRequestAdmin(admin.ModelAdmin):
 
     @admin.action(
         description=REQUEST_ACTIONS["resolve"].label,
-        description_plural="Resolve selected requests",
+        description_plural=_("Resolve selected requests"),
         permissions=["change"],
         location=BOTH_PAGES,
     )
@@ -153,7 +156,7 @@ class SupportRequestAdmin(admin.ModelAdmin):
 
     @admin.action(
         description=REQUEST_ACTIONS["close"].label,
-        description_plural="Close selected requests",
+        description_plural=_("Close selected requests"),
         permissions=["change"],
         location=BOTH_PAGES,
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
@@ -20,8 +22,19 @@ from core.throttles import per_ip, per_session
 from core.workpool import in_flight
 from support import selectors, services
 from support.api.schema import MessageListOut, MessageOut, RequestListOut, RequestOut
+from support.languages import shipped
 from support.models import SupportRequest
 from support.presenters import message_json, request_json
+
+NO_SUCH_SESSION = _("No such session for this token.")
+
+
+def visitor_request_language(request: Request) -> str | None:
+    """The language the visitor asked in: LocaleMiddleware's pick from the widget's
+    Accept-Language. None when the widget sent none (the chatbot's language applies)."""
+    if not request.headers.get("Accept-Language"):
+        return None
+    return shipped(translation.get_language())
 
 
 class CreateRequestSerializer(serializers.Serializer[None]):
@@ -79,13 +92,14 @@ class CreateRequestView(APIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         if data["session_id"] != visitor.session.session_id:
-            raise NotFound("No such session for this token.")
+            raise NotFound(NO_SUCH_SESSION)
         ensure_origin_allowed(request, visitor.session.chatbot)
         support_request, created = services.request_create(
             session=visitor.session,
             user_name=data.get("user_name"),
             user_email=data.get("user_email"),
             initial_message=data["initial_message"],
+            language=visitor_request_language(request),
         )
         return Response(
             request_json(support_request),

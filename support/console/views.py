@@ -19,6 +19,8 @@ from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from chatbots.models import Chatbot
@@ -26,11 +28,13 @@ from core.actors import Agent, AgentRequest, is_agent
 from core.errors import DomainError, NotFound
 from support import selectors, services
 from support.actions import REQUEST_ACTIONS
+from support.languages import chosen_in_session, remember_in_session, set_console_language
 from support.models import RequestStatus, SupportRequest
 from support.presenters import agent_display_name
 
 PAGE_SIZE = 25
-NOT_AN_AGENT = "Only staff agents may use the console."
+NOT_AN_AGENT = _("Only staff agents may use the console.")
+CONSOLE_TITLE = _("Handoff console")
 
 View = Callable[..., HttpResponse]
 
@@ -44,7 +48,7 @@ def agent_required(view: View) -> View:
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path(), reverse("login"))
         if not is_agent(user):
-            return HttpResponseForbidden(NOT_AN_AGENT)
+            return HttpResponseForbidden(str(NOT_AN_AGENT))
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -57,8 +61,8 @@ def _context(request: AgentRequest, **extra: Any) -> dict[str, Any]:
     query per model admin, which the console does not show.
     """
     context: dict[str, Any] = {
-        "site_header": "Handoff console",
-        "site_title": "Handoff console",
+        "site_header": CONSOLE_TITLE,
+        "site_title": CONSOLE_TITLE,
         "site_url": None,  # no public site to link to
         "has_permission": True,
         "is_popup": False,
@@ -68,6 +72,9 @@ def _context(request: AgentRequest, **extra: Any) -> dict[str, Any]:
         # Limits the page's script must agree on with the server (data-* attributes).
         "message_page_size": settings.MESSAGE_PAGE_SIZE,
         "max_message_chars": settings.MAX_MESSAGE_CHARS,
+        # The language picker: "" (the browser's) or the agent's choice.
+        "console_language": chosen_in_session(request.session) or "",
+        "language_form_next": request.get_full_path(),
     }
     context.update(extra)
     return context
@@ -88,7 +95,7 @@ def queue(request: AgentRequest) -> HttpResponse:
     return render(
         request,
         "console/queue.html",
-        _context(request, title="Requests waiting", pending=pending, active=active),
+        _context(request, title=_("Requests waiting"), pending=pending, active=active),
     )
 
 
@@ -123,7 +130,7 @@ def request_list(request: AgentRequest) -> HttpResponse:
         "console/request_list.html",
         _context(
             request,
-            title="All requests",
+            title=_("All requests"),
             page=page,
             chatbots=chatbots,
             statuses=RequestStatus.choices,
@@ -145,7 +152,7 @@ def request_detail(request: AgentRequest, request_id: str) -> HttpResponse:
         "console/request_detail.html",
         _context(
             request,
-            title=f"Conversation with {support_request.user_name or 'a visitor'}",
+            title=conversation_title(support_request),
             support_request=support_request,
             transcript=selectors.bot_transcript(support_request=support_request),
             thread=thread,
@@ -156,18 +163,27 @@ def request_detail(request: AgentRequest, request_id: str) -> HttpResponse:
     )
 
 
+def conversation_title(support_request: SupportRequest) -> str:
+    if support_request.user_name:
+        return _("Conversation with {name}").format(name=support_request.user_name)
+    return _("Conversation with a visitor")
+
+
 def status_line(support_request: SupportRequest, *, viewer: Any) -> str:
     """What the agent reads above the buttons (static/console/console.js says the same)."""
     status = support_request.status
     if status == RequestStatus.PENDING:
-        return "Waiting for an agent"
+        return _("Waiting for an agent")
     if status == RequestStatus.ACTIVE:
         if support_request.assigned_agent_id == viewer.pk:
-            return "You joined"
-        return f"{agent_display_name(support_request.assigned_agent) or 'An agent'} has it"
+            return _("You joined")
+        holder = agent_display_name(support_request.assigned_agent)
+        if holder is None:
+            return _("An agent has it")
+        return _("{name} has it").format(name=holder)
     if status == RequestStatus.RESOLVED:
-        return "Resolved"
-    return "Closed"
+        return _("Resolved")
+    return _("Closed")
 
 
 @require_POST
@@ -180,7 +196,7 @@ def request_action(request: AgentRequest, request_id: str, action: str) -> HttpR
     try:
         REQUEST_ACTIONS[action].run(support_request, Agent(user=request.user))
     except DomainError as error:
-        messages.error(request, error.detail)
+        messages.error(request, str(error.detail))
     return redirect("console-request", request_id=request_id)
 
 
@@ -197,5 +213,26 @@ def request_message(request: AgentRequest, request_id: str) -> HttpResponse:
             client_id=request.POST.get("client_id") or None,
         )
     except DomainError as error:
-        messages.error(request, error.detail)
+        messages.error(request, str(error.detail))
     return redirect("console-request", request_id=request_id)
+
+
+@require_POST
+@agent_required
+def console_language(request: AgentRequest) -> HttpResponse:
+    """The language picker: stored on the agent's preference ("" follows the browser) and
+    in their session, which the console's middleware reads on every page."""
+    try:
+        preference = set_console_language(
+            user=request.user, language=request.POST.get("language", "")
+        )
+    except DomainError as error:
+        messages.error(request, str(error.detail))
+    else:
+        remember_in_session(request.session, preference.console_language)
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("console-queue")
+    return redirect(target)

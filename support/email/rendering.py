@@ -17,15 +17,23 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from chatbots.models import ChatMessage
 from core.text import clean_single_line
+from support import languages
 from support.models import EmailKind, EmailNotification, SupportRequest
 
 SUBJECT_MAX_LENGTH = 120
 NAME_IN_SUBJECT_MAX_LENGTH = 60
 TRANSCRIPT_LINE_MAX_LENGTH = 500
-VISITOR_FALLBACK = "a visitor"
+VISITOR_FALLBACK = _("a visitor")
+SUBJECT_VISITOR_CONFIRMATION = _("We received your request: {chatbot}")
+SUBJECT_PENDING_REMINDER = _("[{chatbot}] Still waiting for an agent: request from {visitor}")
+SUBJECT_NEW_REQUEST = _("[{chatbot}] New support request from {visitor}")
+SPEAKER_BOT = _("Bot")
+SPEAKER_VISITOR = _("Visitor")
 
 # kind → template name (without extension) under templates/emails/
 TEMPLATES = {
@@ -80,18 +88,27 @@ def page_url(support_request: SupportRequest) -> str | None:
 def subject_for(notification: EmailNotification) -> str:
     support_request = notification.support_request
     chatbot = clean_single_line(support_request.chatbot.name, max_length=NAME_IN_SUBJECT_MAX_LENGTH)
-    visitor = (
-        clean_single_line(support_request.user_name, max_length=NAME_IN_SUBJECT_MAX_LENGTH)
-        or VISITOR_FALLBACK
-    )
+    visitor = clean_single_line(
+        support_request.user_name, max_length=NAME_IN_SUBJECT_MAX_LENGTH
+    ) or str(VISITOR_FALLBACK)
     match notification.kind:
         case EmailKind.VISITOR_CONFIRMATION:
-            subject = f"We received your request: {chatbot}"
+            template = SUBJECT_VISITOR_CONFIRMATION
         case EmailKind.PENDING_REMINDER:
-            subject = f"[{chatbot}] Still waiting for an agent: request from {visitor}"
+            template = SUBJECT_PENDING_REMINDER
         case _:
-            subject = f"[{chatbot}] New support request from {visitor}"
+            template = SUBJECT_NEW_REQUEST
+    # Cleaned after filling: a translation cannot bring a line break into the header.
+    subject = str(template).format(chatbot=chatbot, visitor=visitor)
     return clean_single_line(subject, max_length=SUBJECT_MAX_LENGTH)
+
+
+def language_for(notification: EmailNotification) -> str:
+    """The reader's language (docs/languages.md): the visitor's for their confirmation,
+    the chatbot's for the admin's notification, the reminder and agents' alerts."""
+    if notification.kind == EmailKind.VISITOR_CONFIRMATION:
+        return languages.visitor_language(notification.support_request)
+    return languages.chatbot_language(notification.support_request)
 
 
 def transcript_lines(support_request: SupportRequest) -> list[TranscriptLine]:
@@ -107,7 +124,7 @@ def transcript_lines(support_request: SupportRequest) -> list[TranscriptLine]:
     messages.reverse()
     return [
         TranscriptLine(
-            speaker="Bot" if m.role == ChatMessage.Role.BOT else "Visitor",
+            speaker=str(SPEAKER_BOT if m.role == ChatMessage.Role.BOT else SPEAKER_VISITOR),
             text=_capped(m.text, TRANSCRIPT_LINE_MAX_LENGTH),
         )
         for m in messages
@@ -134,12 +151,24 @@ def context_for(notification: EmailNotification) -> dict[str, Any]:
         if notification.kind != EmailKind.VISITOR_CONFIRMATION
         else [],
         "pending_minutes": int(minutes) if minutes == int(minutes) else minutes,
+        # The number that picks the plural form: gettext wants an integer; a fraction of
+        # a minute reads as a plural (English "0.5 minutes"; Arabic's "other" form).
+        "pending_minutes_count": int(minutes) if minutes == int(minutes) else 100,
     }
 
 
 def build_message(notification: EmailNotification) -> EmailMultiAlternatives:
     """The message for one outbox row, with a Message-ID we keep as the provider id
-    (an ESP backend replaces it with the ESP's own id after sending)."""
+    (an ESP backend replaces it with the ESP's own id after sending).
+
+    Rendered in the reader's language: the task runs on a worker thread whose active
+    language is nobody's, so the override is set here, around subject and bodies alike.
+    """
+    with translation.override(language_for(notification)):
+        return _build_message(notification)
+
+
+def _build_message(notification: EmailNotification) -> EmailMultiAlternatives:
     context = context_for(notification)
     template = TEMPLATES[EmailKind(notification.kind)]
     text_body = render_to_string(f"{template}.txt", context)

@@ -32,7 +32,7 @@ from chatbots.selectors import session_for_token
 from chatbots.visitors import Visitor
 from core.actors import Agent, agent_for
 from core.errors import NotFound
-from support import selectors
+from support import languages, selectors
 from support.models import SupportRequest
 from support.realtime.frames import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
 
@@ -53,6 +53,7 @@ class RequestAdmission:
     actor: Visitor | Agent
     support_request: SupportRequest
     session_key: str | None  # the agent's Django session (None for visitors)
+    language: str  # of the socket's error frames (support/languages.py)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class QueueAdmission:
     agent: Agent
     chatbot_ids: frozenset[int]
     session_key: str | None
+    language: str
 
 
 # --- scope helpers ----------------------------------------------------------------------
@@ -165,8 +167,13 @@ def admit_to_request(scope: Scope, request_id: str) -> RequestAdmission:
             support_request = selectors.request_for_visitor(session=session, request_id=request_id)
         except NotFound:
             raise Refused(CLOSE_FORBIDDEN) from None
+        # The browser's Accept-Language on the handshake is not the widget's chosen
+        # language (scripts cannot set WebSocket headers): the request's stored one is.
         return RequestAdmission(
-            actor=Visitor(session=session), support_request=support_request, session_key=None
+            actor=Visitor(session=session),
+            support_request=support_request,
+            session_key=None,
+            language=languages.visitor_language(support_request),
         )
     agent = _scope_agent(scope)
     _request_exists(request_id)
@@ -175,14 +182,28 @@ def admit_to_request(scope: Scope, request_id: str) -> RequestAdmission:
     except NotFound:
         raise Refused(CLOSE_FORBIDDEN) from None
     return RequestAdmission(
-        actor=agent, support_request=support_request, session_key=session_key_of(scope)
+        actor=agent,
+        support_request=support_request,
+        session_key=session_key_of(scope),
+        language=_agent_socket_language(scope, agent),
     )
 
 
 def admit_to_queue(scope: Scope) -> QueueAdmission:
     agent = _scope_agent(scope)
     chatbot_ids = frozenset(Chatbot.objects.served_by(agent.user).values_list("id", flat=True))
-    return QueueAdmission(agent=agent, chatbot_ids=chatbot_ids, session_key=session_key_of(scope))
+    return QueueAdmission(
+        agent=agent,
+        chatbot_ids=chatbot_ids,
+        session_key=session_key_of(scope),
+        language=_agent_socket_language(scope, agent),
+    )
+
+
+def _agent_socket_language(scope: Scope, agent: Agent) -> str:
+    """The agent's console language, else the handshake's Accept-Language (the browser's,
+    as for the console's pages)."""
+    return languages.agent_language(agent.user, header(scope, "accept-language"))
 
 
 # --- re-checks (on every write, and when an AccessEvent arrives) --------------------------

@@ -23,6 +23,9 @@ from asgiref.typing import WebSocketConnectEvent
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.utils import translation
+from django.utils.text import format_lazy
+from django_stubs_ext import StrOrPromise
 
 from chatbots.visitors import Visitor
 from core.actors import Agent
@@ -56,8 +59,9 @@ from support.realtime.frames import (
     CLOSE_FORBIDDEN,
     CLOSE_TRY_AGAIN,
     INVALID_AFTER,
-    RATE_LIMITED,
-    RATE_LIMITED_FOR,
+    RATE_LIMITED_MESSAGES,
+    RATE_LIMITED_MESSAGES_FOR,
+    RATE_LIMITED_TYPING,
     SERVER_ERROR,
     AccessLost,
     FrameError,
@@ -125,6 +129,8 @@ class HandoffConsumer(AsyncWebsocketConsumer):
         self.session_key: str | None = None
         # When this socket last read its agent's access (admission reads it first).
         self.access_checked_at = time.monotonic()
+        # The language of this socket's error frames; admission sets the reader's.
+        self.language: str = settings.LANGUAGE_CODE
 
     async def websocket_connect(self, message: WebSocketConnectEvent) -> None:
         # Events committed on the database threads are sent from this loop (events.py).
@@ -150,6 +156,16 @@ class HandoffConsumer(AsyncWebsocketConsumer):
     async def send_frame(self, frame: dict[str, Any]) -> None:
         if not self.finished:
             await self.send(text_data=json.dumps(frame))
+
+    async def send_error(
+        self, code: str, detail: StrOrPromise, *, client_id: str | None = None, **extra: Any
+    ) -> None:
+        """An `error` frame with `detail` in the socket's language (gettext's language is
+        per task: set here, around the one place where the text is made)."""
+        with translation.override(self.language):
+            frame = error_frame(code, detail, client_id=client_id)
+        frame.update(extra)
+        await self.send_frame(frame)
 
     async def join(self, group: str) -> None:
         await self.channel_layer.group_add(group, self.channel_name)
@@ -217,16 +233,16 @@ class HandoffConsumer(AsyncWebsocketConsumer):
             await self.end(CLOSE_FORBIDDEN)
         elif isinstance(error, Busy):
             # Nothing was stored: the client sends it again later, same client_id.
-            frame = error_frame(error.code, error.detail, client_id=client_id)
-            frame["retry_after_ms"] = error.retry_after_ms
-            await self.send_frame(frame)
+            await self.send_error(
+                error.code, error.detail, client_id=client_id, retry_after_ms=error.retry_after_ms
+            )
         elif isinstance(error, DomainError):
-            await self.send_frame(error_frame(error.code, error.detail, client_id=client_id))
+            await self.send_error(error.code, error.detail, client_id=client_id)
         else:
             # Keep the socket: the row either committed (the echo follows) or not (the
             # client retries with the same client_id and gets one message either way).
             logger.error("WebSocket frame failed on %s", self.scope.get("path"), exc_info=error)
-            await self.send_frame(error_frame("server_error", SERVER_ERROR, client_id=client_id))
+            await self.send_error("server_error", SERVER_ERROR, client_id=client_id)
 
     async def handle_frame(self, frame: dict[str, Any]) -> None:
         raise unknown_type(frame)
@@ -266,6 +282,7 @@ class RequestConsumer(HandoffConsumer):
             return
         self.actor = admission.actor
         self.support_request = admission.support_request
+        self.language = admission.language
         self.status: str = self.support_request.status
         side = SenderType.ADMIN if isinstance(self.actor, Agent) else SenderType.USER
         self.sender_type: str = side.value
@@ -291,7 +308,7 @@ class RequestConsumer(HandoffConsumer):
             try:
                 cursor = parse_cursor(after)
             except InvalidInput:
-                await self.send_frame(error_frame("invalid", INVALID_AFTER))
+                await self.send_error("invalid", INVALID_AFTER)
             else:
                 await self.send_history(cursor)
 
@@ -340,7 +357,7 @@ class RequestConsumer(HandoffConsumer):
         text = required_str(frame, "text")
         client_id = optional_str(frame, "client_id")
         if not self.message_bucket.take():
-            raise FrameError("rate_limited", RATE_LIMITED.format(what="messages"))
+            raise FrameError("rate_limited", RATE_LIMITED_MESSAGES)
         # Judged on arrival: a slot is taken now, or the frame is refused `busy` now, even
         # while this socket's earlier messages are still being written. The write itself
         # runs in this socket's writer, one at a time, so they commit in the order sent.
@@ -404,7 +421,7 @@ class RequestConsumer(HandoffConsumer):
         )
         if wait is not None:
             raise FrameError(
-                "rate_limited", RATE_LIMITED_FOR.format(what="messages", seconds=ceil(wait))
+                "rate_limited", format_lazy(RATE_LIMITED_MESSAGES_FOR, seconds=ceil(wait))
             )
 
     def access_recheck_due(self) -> bool:
@@ -439,7 +456,7 @@ class RequestConsumer(HandoffConsumer):
         if self.status == RequestStatus.CLOSED:
             raise RequestClosed()
         if not self.typing_bucket.take():
-            raise FrameError("rate_limited", RATE_LIMITED.format(what="typing frames"))
+            raise FrameError("rate_limited", RATE_LIMITED_TYPING)
         if self.typing_throttle.should_relay(typing):
             await events.relay_typing(
                 self.request_id,
@@ -503,6 +520,7 @@ class AgentQueueConsumer(HandoffConsumer):
             await self.refuse(refused.code)
             return
         self.chatbot_ids = admission.chatbot_ids
+        self.language = admission.language
         self.user_id = admission.agent.user.pk
         self.session_key = admission.session_key
         groups = [

@@ -9,6 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
+
 from core.errors import DomainError
 
 # Close codes of a refused or ended connection (the socket is accepted first, so that a
@@ -20,14 +24,19 @@ CLOSE_NOT_FOUND = 4404  # no such request
 # later" in RFC 6455's registry): daphne's transport sends only 1000 and 3000-4999.
 CLOSE_TRY_AGAIN = 4503
 
-INVALID_JSON = "A frame is one JSON object with a string `type`."
-UNKNOWN_TYPE = "Unknown frame type {type!r}."
-TOO_LARGE = "A frame may not exceed {limit} bytes."
-RATE_LIMITED = "Too many {what}; slow down."
-RATE_LIMITED_FOR = "Too many {what}; try again in {seconds} s."
-INVALID_FIELD = "`{field}` must be {kind}."
-INVALID_AFTER = "`after` must be a non-negative integer; no history was sent."
-SERVER_ERROR = "The server could not handle this frame; retry with the same client_id."
+# Lazy texts: the consumer evaluates them in the socket's language when it sends the
+# `error` frame (support/realtime/consumers.py); the `code` beside them never changes.
+INVALID_JSON = _("A frame is one JSON object with a string `type`.")
+UNKNOWN_TYPE = _("Unknown frame type {type!r}.")
+TOO_LARGE = _("A frame may not exceed {limit} bytes.")
+RATE_LIMITED_MESSAGES = _("Too many messages; slow down.")
+RATE_LIMITED_TYPING = _("Too many typing frames; slow down.")
+RATE_LIMITED_MESSAGES_FOR = _("Too many messages; try again in {seconds} s.")
+MUST_BE_STRING = _("`{field}` must be a string.")
+MUST_BE_STRING_OR_NULL = _("`{field}` must be a string or null.")
+MUST_BE_BOOL = _("`{field}` must be true or false.")
+INVALID_AFTER = _("`after` must be a non-negative integer; no history was sent.")
+SERVER_ERROR = _("The server could not handle this frame; retry with the same client_id.")
 
 
 class FrameError(DomainError):
@@ -35,7 +44,7 @@ class FrameError(DomainError):
 
     http_status = 400
 
-    def __init__(self, code: str, detail: str) -> None:
+    def __init__(self, code: str, detail: StrOrPromise) -> None:
         super().__init__(detail)
         self.code = code
 
@@ -50,11 +59,11 @@ def parse_frame(text_data: str | None, bytes_data: bytes | None, *, limit: int) 
         # Binary frames carry nothing in this protocol.
         size = len(bytes_data or b"")
         if size > limit:
-            raise FrameError("too_large", TOO_LARGE.format(limit=limit))
+            raise FrameError("too_large", format_lazy(TOO_LARGE, limit=limit))
         raise FrameError("invalid_json", INVALID_JSON)
     # Cheap bound first: a str of n characters is at most 4n bytes in UTF-8.
     if len(text_data) > limit or len(text_data.encode()) > limit:
-        raise FrameError("too_large", TOO_LARGE.format(limit=limit))
+        raise FrameError("too_large", format_lazy(TOO_LARGE, limit=limit))
     try:
         frame = json.loads(text_data)
     except ValueError:
@@ -65,32 +74,34 @@ def parse_frame(text_data: str | None, bytes_data: bytes | None, *, limit: int) 
 
 
 def unknown_type(frame: dict[str, Any]) -> FrameError:
-    return FrameError("unknown_type", UNKNOWN_TYPE.format(type=frame["type"][:40]))
+    return FrameError("unknown_type", format_lazy(UNKNOWN_TYPE, type=frame["type"][:40]))
 
 
 def required_str(frame: dict[str, Any], field: str) -> str:
     value = frame.get(field)
     if not isinstance(value, str):
-        raise FrameError("invalid", INVALID_FIELD.format(field=field, kind="a string"))
+        raise FrameError("invalid", format_lazy(MUST_BE_STRING, field=field))
     return value
 
 
 def optional_str(frame: dict[str, Any], field: str) -> str | None:
     value = frame.get(field)
     if value is not None and not isinstance(value, str):
-        raise FrameError("invalid", INVALID_FIELD.format(field=field, kind="a string or null"))
+        raise FrameError("invalid", format_lazy(MUST_BE_STRING_OR_NULL, field=field))
     return value
 
 
 def required_bool(frame: dict[str, Any], field: str) -> bool:
     value = frame.get(field)
     if not isinstance(value, bool):
-        raise FrameError("invalid", INVALID_FIELD.format(field=field, kind="true or false"))
+        raise FrameError("invalid", format_lazy(MUST_BE_BOOL, field=field))
     return value
 
 
-def error_frame(code: str, detail: str, *, client_id: str | None = None) -> dict[str, Any]:
-    frame: dict[str, Any] = {"type": "error", "code": code, "detail": detail}
+def error_frame(code: str, detail: StrOrPromise, *, client_id: str | None = None) -> dict[str, Any]:
+    """The `error` frame; a lazy `detail` is translated here, in the active language (the
+    caller activates the socket's)."""
+    frame: dict[str, Any] = {"type": "error", "code": code, "detail": str(detail)}
     if client_id is not None:
         # Lets a client tell which of its pending messages was refused.
         frame["client_id"] = client_id

@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.utils import translation
+from django.utils.text import format_lazy
 
 from chatbots.models import ChatMessage
+from core.middleware import TOO_LARGE
 from support.models import SupportMessage, SupportRequest
 from tests.helpers import Scene, VisitorClient, assert_error, bot_url, messages_url
 
@@ -122,3 +125,19 @@ def test_a_declared_content_length_over_64_kib_is_413_json_over_asgi(db: None) -
 
 def test_the_limit_is_64_kib_by_default() -> None:
     assert settings.MAX_BODY_BYTES == 64 * 1024
+
+
+@pytest.mark.parametrize("language", [code for code, _name in settings.LANGUAGES])
+def test_the_413_answers_in_the_accept_language(scene: Scene, language: str) -> None:
+    # The guard runs before LocaleMiddleware: it negotiates the language itself.
+    response = scene.visitor.client.post(
+        messages_url(scene),
+        oversized_body(),
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+
+    body = assert_error(response, 413)
+    with translation.override(language):
+        expected = str(format_lazy(TOO_LARGE, limit=settings.MAX_BODY_BYTES))
+    assert (body["code"], body["detail"]) == ("too_large", expected)

@@ -128,6 +128,19 @@ def test_an_agent_opts_in_to_new_request_emails_in_the_admin() -> None:
     assert AgentPreference.objects.get().email_on_new_request is True
 
 
+def test_an_agent_picks_their_console_language_in_the_admin() -> None:
+    agent = AgentFactory()
+    ChatbotFactory(agents=[agent])
+    client = _login(agent)
+
+    response = client.post(reverse("admin:support_agentpreference_add"), {"console_language": "fr"})
+
+    assert response.status_code == 302
+    assert AgentPreference.objects.get(user=agent).console_language == "fr"
+    page = client.get("/console/", HTTP_ACCEPT_LANGUAGE="de")
+    assert '<html lang="fr" dir="ltr">' in page.content.decode()
+
+
 def test_an_agent_cannot_see_another_agents_preference() -> None:
     agent, other = AgentFactory(), AgentFactory()
     ChatbotFactory(agents=[agent, other])

@@ -9,16 +9,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
+from django.utils.text import capfirst
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from chatbots.models import Chatbot
 from core.actors import Agent
 from core.errors import CANNOT_TRANSITION, REQUEST_CLOSED
 from support import services
+from support.actions import REQUEST_ACTIONS
 from support.models import RequestStatus, SenderType, SupportRequest
 from support.permissions import AGENTS_GROUP, grant_agent_permissions
 from tests.factories import (
@@ -757,3 +761,28 @@ def test_admin_works_in_chromium_under_the_strict_csp(
     assert support_request.status == RequestStatus.ACTIVE
     assert support_request.assigned_agent == superuser
     page.context.close()
+
+
+# --- languages -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", [code for code, _name in settings.LANGUAGES])
+def test_the_admin_list_and_its_messages_follow_the_agents_language(
+    admin_scene: AdminScene, language: str
+) -> None:
+    client = logged_in(admin_scene.agent)
+
+    page = client.get(reverse(CHANGELIST), HTTP_ACCEPT_LANGUAGE=language)
+    response = client.post(
+        reverse(CHANGELIST),
+        {"action": "join_requests", "_selected_action": [admin_scene.support_request.pk]},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+
+    with translation.override(language):
+        column = str(SupportRequest._meta.get_field("user_name").verbose_name)
+        joined = str(REQUEST_ACTIONS["join"].done % {"count": 1})
+    assert f'<html lang="{language}"' in page.content.decode()
+    assert capfirst(column) in page.content.decode()
+    assert page_messages(response) == [joined]

@@ -72,9 +72,12 @@ def socket(
     origin: str | None = None,
     client: Client | None = None,
     host: str = SITE_HOST,
+    accept_language: str | None = None,
     **query: object,
 ) -> WebsocketCommunicator:
     headers = [(b"host", host.encode())]
+    if accept_language is not None:
+        headers.append((b"accept-language", accept_language.encode()))
     if origin is not None:
         headers.append((b"origin", origin.encode()))
     if client is not None:
@@ -92,15 +95,37 @@ def request_path(request_id: str) -> str:
 
 
 def visitor_socket(
-    request_id: str, token: str, *, after: int | str | None = None, origin: str = WIDGET_ORIGIN
+    request_id: str,
+    token: str,
+    *,
+    after: int | str | None = None,
+    origin: str = WIDGET_ORIGIN,
+    accept_language: str | None = None,
 ) -> WebsocketCommunicator:
-    return socket(request_path(request_id), origin=origin, token=token, after=after)
+    return socket(
+        request_path(request_id),
+        origin=origin,
+        token=token,
+        after=after,
+        accept_language=accept_language,
+    )
 
 
 def agent_socket(
-    request_id: str, client: Client, *, after: int | None = None, origin: str = SITE_ORIGIN
+    request_id: str,
+    client: Client,
+    *,
+    after: int | None = None,
+    origin: str = SITE_ORIGIN,
+    accept_language: str | None = None,
 ) -> WebsocketCommunicator:
-    return socket(request_path(request_id), origin=origin, client=client, after=after)
+    return socket(
+        request_path(request_id),
+        origin=origin,
+        client=client,
+        after=after,
+        accept_language=accept_language,
+    )
 
 
 def queue_socket(client: Client | None, *, origin: str = SITE_ORIGIN) -> WebsocketCommunicator:
