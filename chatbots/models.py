@@ -8,8 +8,14 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from core.actors import is_agent
+
+OFFLINE_MESSAGE_MAX_CHARS = 1000
+# The longest text of each kind a translation may hold (chatbots/languages.py checks).
+CHATBOT_TRANSLATION_LIMITS = {"welcome_text": 2000, "offline_message": OFFLINE_MESSAGE_MAX_CHARS}
+FAQ_TRANSLATION_LIMITS = {"question": 500, "answer": 5000, "keywords": 500}
 
 
 def new_chatbot_key() -> str:
@@ -46,10 +52,25 @@ class Chatbot(models.Model):
         '"*" allows any origin.',
     )
     welcome_text = models.TextField(default="Hi! How can I help you today?", blank=True)
+    # Shown when no agent is available (a later issue shows it; for now stored and served).
+    offline_message = models.TextField(
+        blank=True,
+        default="",
+        max_length=OFFLINE_MESSAGE_MAX_CHARS,
+        help_text=_("Shown to visitors when no agent is available."),
+    )
     # The chatbot's default language: the widget's when neither the page nor the browser
     # names a shipped one, and the language of the admin's emails.
     language = models.CharField(
         max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
+    # The welcome text and offline message in other languages than `language`:
+    # {"de": {"welcome_text": ..., "offline_message": ...}} (chatbots/languages.py,
+    # docs/decisions.md says why a JSON field).
+    translations = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_("The welcome text and offline message in other languages."),
     )
     primary_color = models.CharField(max_length=7, default="#2563eb")
     human_support_enabled = models.BooleanField(default=True)
@@ -81,6 +102,13 @@ class FAQEntry(models.Model):
     answer = models.TextField()
     keywords = models.CharField(
         max_length=500, blank=True, help_text="Extra words that should match this entry."
+    )
+    # The entry in other languages than its chatbot's: {"de": {"question", "answer",
+    # "keywords"}}; a missing text falls back to the field itself.
+    translations = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_("The question, answer and keywords in other languages."),
     )
 
     class Meta:
