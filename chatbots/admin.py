@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Field, ManyToManyField, QuerySet
@@ -18,11 +19,73 @@ from django.http import HttpRequest
 from rest_framework import serializers
 
 from chatbots import services
-from chatbots.models import Chatbot, FAQEntry
+from chatbots.languages import shipped_languages
+from chatbots.models import (
+    CHATBOT_TRANSLATION_LIMITS,
+    FAQ_TRANSLATION_LIMITS,
+    Chatbot,
+    FAQEntry,
+)
 from chatbots.serializers import _validate_origin
 from core.actors import agent_users
+from core.errors import InvalidInput
 
 MAX_ORIGINS = 100
+
+
+# --- texts per language ----------------------------------------------------------------------
+#
+# A model's `translations` JSON ({"de": {"welcome_text": ...}}) is edited as one plain text
+# field per language and text ("Welcome text (German)"), so admins never write JSON.
+
+
+def translation_field_name(field: str, code: str) -> str:
+    return f"{field}__{code.replace('-', '_')}"
+
+
+def _translation_form_fields(limits: dict[str, int]) -> dict[str, forms.Field]:
+    names = dict(settings.LANGUAGES)
+    return {
+        translation_field_name(field, code): forms.CharField(
+            required=False,
+            max_length=limit,
+            label=f"{field.replace('_', ' ').capitalize()} ({names[code]})",
+            widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        )
+        for code in shipped_languages()
+        for field, limit in limits.items()
+    }
+
+
+def translation_fieldnames(limits: dict[str, int]) -> list[str]:
+    return [
+        translation_field_name(field, code) for code in shipped_languages() for field in limits
+    ]
+
+
+class TranslationsForm(forms.ModelForm):
+    """Fills the per-language fields from `instance.translations` and gathers them back
+    into `cleaned_data["translations"]`, checked by the services' rule."""
+
+    translation_limits: dict[str, int] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        stored = self.instance.translations or {}
+        for code in shipped_languages():
+            for field in self.translation_limits:
+                name = translation_field_name(field, code)
+                if name in self.fields:
+                    self.initial.setdefault(name, (stored.get(code) or {}).get(field, ""))
+
+    def gathered_translations(self) -> dict[str, dict[str, str]]:
+        gathered: dict[str, dict[str, str]] = {}
+        for code in shipped_languages():
+            for field in self.translation_limits:
+                text = self.cleaned_data.get(translation_field_name(field, code)) or ""
+                if text.strip():
+                    gathered.setdefault(code, {})[field] = text
+        return gathered
 
 
 class OriginsField(forms.CharField):
@@ -64,7 +127,17 @@ class OriginsField(forms.CharField):
             return True
 
 
-class ChatbotAdminForm(forms.ModelForm):
+class ChatbotAdminFormBase(TranslationsForm):
+    translation_limits = CHATBOT_TRANSLATION_LIMITS
+
+    # Not required: a form posted without it (a script, an older page) keeps the current
+    # language; the page itself always sends one.
+    language = forms.ChoiceField(
+        choices=settings.LANGUAGES,
+        required=False,
+        help_text="The widget's language when neither the page nor the browser asks for a "
+        "shipped one, and the language of the welcome text and offline message above.",
+    )
     allowed_origins = OriginsField(
         required=False,
         help_text='One origin per line, e.g. "https://www.example.com"; "*" allows any origin.',
@@ -86,15 +159,70 @@ class ChatbotAdminForm(forms.ModelForm):
             "agents",
             "allowed_origins",
             "welcome_text",
+            "language",
+            "offline_message",
             "primary_color",
             "human_support_enabled",
         ]
 
+    def clean_language(self) -> str:
+        return self.cleaned_data.get("language") or self.instance.language
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        try:
+            cleaned["translations"] = services.validated_chatbot_translations(
+                self.gathered_translations(),
+                default_language=cleaned.get("language") or self.instance.language,
+            )
+        except InvalidInput as exc:
+            self.add_error(None, exc.detail)
+        return cleaned
+
+
+ChatbotAdminForm = type(
+    "ChatbotAdminForm",
+    (ChatbotAdminFormBase,),
+    {"__module__": __name__, **_translation_form_fields(CHATBOT_TRANSLATION_LIMITS)},
+)
+
+
+class FAQEntryFormBase(TranslationsForm):
+    translation_limits = FAQ_TRANSLATION_LIMITS
+
+    class Meta:
+        model = FAQEntry
+        fields = ["question", "answer", "keywords"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        try:
+            self.instance.translations = services.validated_faq_translations(
+                self.gathered_translations()
+            )
+        except InvalidInput as exc:
+            self.add_error(None, exc.detail)
+        return cleaned
+
+
+FAQEntryForm = type(
+    "FAQEntryForm",
+    (FAQEntryFormBase,),
+    {"__module__": __name__, **_translation_form_fields(FAQ_TRANSLATION_LIMITS)},
+)
+
 
 class FAQEntryInline(admin.StackedInline):
     model = FAQEntry
+    form = FAQEntryForm
     extra = 0
-    fields = ["question", "answer", "keywords"]
+    fieldsets = [
+        (None, {"fields": ["question", "answer", "keywords"]}),
+        (
+            "In other languages (empty: the text above is used)",
+            {"classes": ["collapse"], "fields": translation_fieldnames(FAQ_TRANSLATION_LIMITS)},
+        ),
+    ]
 
 
 @admin.register(Chatbot)
@@ -118,6 +246,16 @@ class ChatbotAdmin(admin.ModelAdmin):
                     "primary_color",
                     "human_support_enabled",
                 ]
+            },
+        ),
+        ("Languages", {"fields": ["language", "offline_message"]}),
+        (
+            "Welcome text and offline message in other languages",
+            {
+                "classes": ["collapse"],
+                "description": "Empty: the visitor sees the text in the chatbot's language. "
+                "The chatbot's own language is the fields above, not these.",
+                "fields": translation_fieldnames(CHATBOT_TRANSLATION_LIMITS),
             },
         ),
         ("Timestamps", {"fields": ["created_at", "updated_at"]}),

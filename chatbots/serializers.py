@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.validators import ProhibitNullCharactersValidator
 from rest_framework import serializers
 
-from chatbots.models import Chatbot
+from chatbots.models import OFFLINE_MESSAGE_MAX_CHARS, Chatbot
 from core.actors import is_agent
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -55,6 +55,12 @@ class ChatbotSerializer(serializers.ModelSerializer[Chatbot]):
         child=serializers.CharField(max_length=255), required=False, max_length=100
     )
     primary_color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
+    offline_message = serializers.CharField(
+        max_length=OFFLINE_MESSAGE_MAX_CHARS, required=False, allow_blank=True
+    )
+    # Checked by the services (chatbots/languages.py), which know the chatbot's language:
+    # an invalid one answers 400 naming `translations`.
+    translations = serializers.JSONField(required=False)
     agents = serializers.SlugRelatedField(
         slug_field="username",
         many=True,
@@ -72,6 +78,9 @@ class ChatbotSerializer(serializers.ModelSerializer[Chatbot]):
             "admin_email",
             "allowed_origins",
             "welcome_text",
+            "language",
+            "offline_message",
+            "translations",
             "primary_color",
             "human_support_enabled",
             "is_active",
