@@ -58,9 +58,7 @@ def _translation_form_fields(limits: dict[str, int]) -> dict[str, forms.Field]:
 
 
 def translation_fieldnames(limits: dict[str, int]) -> list[str]:
-    return [
-        translation_field_name(field, code) for code in shipped_languages() for field in limits
-    ]
+    return [translation_field_name(field, code) for code in shipped_languages() for field in limits]
 
 
 class TranslationsForm(forms.ModelForm):
@@ -169,7 +167,8 @@ class ChatbotAdminFormBase(TranslationsForm):
         return self.cleaned_data.get("language") or self.instance.language
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         try:
             cleaned["translations"] = services.validated_chatbot_translations(
                 self.gathered_translations(),
@@ -195,7 +194,8 @@ class FAQEntryFormBase(TranslationsForm):
         fields = ["question", "answer", "keywords"]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         try:
             self.instance.translations = services.validated_faq_translations(
                 self.gathered_translations()
@@ -220,7 +220,7 @@ class FAQEntryInline(admin.StackedInline):
         (None, {"fields": ["question", "answer", "keywords"]}),
         (
             "In other languages (empty: the text above is used)",
-            {"classes": ["collapse"], "fields": translation_fieldnames(FAQ_TRANSLATION_LIMITS)},
+            {"classes": ["collapse"], "fields": [*translation_fieldnames(FAQ_TRANSLATION_LIMITS)]},
         ),
     ]
 
@@ -255,7 +255,7 @@ class ChatbotAdmin(admin.ModelAdmin):
                 "classes": ["collapse"],
                 "description": "Empty: the visitor sees the text in the chatbot's language. "
                 "The chatbot's own language is the fields above, not these.",
-                "fields": translation_fieldnames(CHATBOT_TRANSLATION_LIMITS),
+                "fields": [*translation_fieldnames(CHATBOT_TRANSLATION_LIMITS)],
             },
         ),
         ("Timestamps", {"fields": ["created_at", "updated_at"]}),

@@ -12,18 +12,21 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils import translation
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_noop
 
 from chatbots.languages import translated
 from chatbots.models import FAQEntry
 
-# Each names the widget's "Speak to a human" button as its catalog translates it
+# English here (tests compare with them); the visitor reads them through gettext, each
+# naming the widget's "Speak to a human" button as its catalog translates it
 # (chatbots/widget_strings.py).
-FALLBACK_REPLY = _(
+FALLBACK_REPLY = gettext_noop(
     "I'm not sure I can answer that. Would you like to speak to a human? "
     'Press "Speak to a human" and someone from our team will join.'
 )
-HUMAN_REQUEST_REPLY = _('Of course. Press "Speak to a human" and someone from our team will join.')
+HUMAN_REQUEST_REPLY = gettext_noop(
+    'Of course. Press "Speak to a human" and someone from our team will join.'
+)
 MIN_SCORE = 0.34
 
 _STOPWORDS = frozenset(
@@ -150,13 +153,13 @@ def answer(
     question = words_of(text)
     with translation.override(language):
         if question & _HUMAN_WORDS:
-            return BotAnswer(str(HUMAN_REQUEST_REPLY), handoff_suggested=True)
+            return BotAnswer(gettext(HUMAN_REQUEST_REPLY), handoff_suggested=True)
         best, best_score = None, 0.0
         for entry in entries:
             s = score(question, entry, language, default_language)
             if s > best_score:
                 best, best_score = entry, s
         if best is None or best_score < MIN_SCORE:
-            return BotAnswer(str(FALLBACK_REPLY), handoff_suggested=True)
+            return BotAnswer(gettext(FALLBACK_REPLY), handoff_suggested=True)
         reply = translated(best, "answer", language, default_language=default_language)
         return BotAnswer(reply, handoff_suggested=False)

@@ -65,9 +65,7 @@ def preferences_from_header(value: str) -> list[str]:
     return [tag for tag, _quality in parse_accept_lang_header(value)]
 
 
-def request_language(
-    *, query: str | None, accept_language: str | None, default: str
-) -> str:
+def request_language(*, query: str | None, accept_language: str | None, default: str) -> str:
     """The visitor's language for one widget call: the `lang` query when given, else the
     Accept-Language header (the widget sends the language its config chose), else
     `default`."""
@@ -83,9 +81,7 @@ def text_direction(code: str) -> str:
 # --- per-language texts that admins write ------------------------------------------------
 
 
-def translated(
-    obj: Any, field: str, language: str, *, default_language: str
-) -> str:
+def translated(obj: Any, field: str, language: str, *, default_language: str) -> str:
     """`obj.<field>` in `language`: its entry in `obj.translations` when one is given and not
     blank, else the field itself (written in the chatbot's default language)."""
     base: str = getattr(obj, field)
@@ -97,7 +93,11 @@ def translated(
 
 
 def validated_translations(
-    value: Any, *, limits: Mapping[str, int], field: str = "translations", default_language: str | None = None
+    value: Any,
+    *,
+    limits: Mapping[str, int],
+    field: str = "translations",
+    default_language: str | None = None,
 ) -> dict[str, dict[str, str]]:
     """`{"de": {"welcome_text": "..."}}` checked: shipped language codes (not the default
     language, whose text is the field itself), known keys only, strings within `limits`.
@@ -135,7 +135,8 @@ def validated_translations(
             text = text.strip()
             if len(text) > limits[key]:
                 raise InvalidInput(
-                    field, f'"{code}.{key}" is longer than {limits[key]} characters.',
+                    field,
+                    f'"{code}.{key}" is longer than {limits[key]} characters.',
                     code="too_long",
                 )
             if text:

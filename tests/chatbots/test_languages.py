@@ -265,7 +265,11 @@ def test_operators_set_the_language_offline_message_and_translations(scene: Scen
 
     response = patch(
         scene,
-        {"language": "de", "offline_message": "Gerade ist niemand da.", "translations": translations},
+        {
+            "language": "de",
+            "offline_message": "Gerade ist niemand da.",
+            "translations": translations,
+        },
     )
 
     assert response.status_code == 200
