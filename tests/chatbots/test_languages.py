@@ -3,10 +3,12 @@ catalog (`strings`) in every shipped language, and what admins write per languag
 
 from __future__ import annotations
 
+from io import StringIO
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from chatbots import bot
@@ -334,3 +336,27 @@ def test_blank_translations_are_dropped(scene: Scene) -> None:
 
     assert response.status_code == 200
     assert response.json()["translations"] == {}
+
+
+# --- the operator's command -------------------------------------------------------------------
+
+
+def test_create_chatbot_takes_the_default_language() -> None:
+    output = StringIO()
+    call_command(
+        "create_chatbot",
+        "Laden",
+        "--admin-email",
+        "hilfe@laden.example",
+        "--language",
+        "de",
+        stdout=output,
+    )
+
+    chatbot = Chatbot.objects.get(key=output.getvalue().strip().splitlines()[-1])
+    assert chatbot.language == "de"
+
+
+def test_create_chatbot_refuses_a_language_not_shipped() -> None:
+    with pytest.raises(CommandError, match="language"):
+        call_command("create_chatbot", "Shop", "--admin-email", "a@b.example", "--language", "tlh")
