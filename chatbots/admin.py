@@ -16,6 +16,8 @@ from django.db.models import Field, ManyToManyField, QuerySet
 from django.forms import Field as FormField
 from django.forms import ModelMultipleChoiceField
 from django.http import HttpRequest
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from chatbots import services
@@ -43,13 +45,25 @@ def translation_field_name(field: str, code: str) -> str:
     return f"{field}__{code.replace('-', '_')}"
 
 
+# The per-language fields' labels: "Welcome text (German)".
+TEXT_LABELS = {
+    "welcome_text": _("Welcome text"),
+    "offline_message": _("Offline message"),
+    "question": _("Question"),
+    "answer": _("Answer"),
+    "keywords": _("Keywords"),
+}
+
+
 def _translation_form_fields(limits: dict[str, int]) -> dict[str, forms.Field]:
     names = dict(settings.LANGUAGES)
     return {
         translation_field_name(field, code): forms.CharField(
             required=False,
             max_length=limit,
-            label=f"{field.replace('_', ' ').capitalize()} ({names[code]})",
+            label=format_lazy(
+                _("{text} ({language})"), text=TEXT_LABELS[field], language=names[code]
+            ),
             widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
         )
         for code in shipped_languages()
@@ -115,7 +129,7 @@ class OriginsField(forms.CharField):
         if errors:
             raise forms.ValidationError(errors)
         if len(origins) > MAX_ORIGINS:
-            raise forms.ValidationError(f"At most {MAX_ORIGINS} origins.")
+            raise forms.ValidationError(_("At most %(count)d origins.") % {"count": MAX_ORIGINS})
         return origins
 
     def has_changed(self, initial: Any, data: Any) -> bool:
@@ -133,19 +147,24 @@ class ChatbotAdminFormBase(TranslationsForm):
     language = forms.ChoiceField(
         choices=settings.LANGUAGES,
         required=False,
-        help_text="The widget's language when neither the page nor the browser asks for a "
-        "shipped one, and the language of the welcome text and offline message above.",
+        label=_("Language"),
+        help_text=_(
+            "The widget's language when neither the page nor the browser asks for a "
+            "shipped one, and the language of the welcome text and offline message."
+        ),
     )
     allowed_origins = OriginsField(
         required=False,
-        help_text='One origin per line, e.g. "https://www.example.com"; "*" allows any origin.',
+        label=_("Allowed origins"),
+        help_text=_('One origin per line, e.g. "https://www.example.com"; "*" allows any origin.'),
     )
     primary_color = forms.RegexField(
         regex=r"^#[0-9a-fA-F]{6}$",
         max_length=7,
         initial="#2563eb",
-        help_text='A colour like "#2563eb".',
-        error_messages={"invalid": 'Enter a colour like "#2563eb".'},
+        label=_("Primary colour"),
+        help_text=_('A colour like "#2563eb".'),
+        error_messages={"invalid": _('Enter a colour like "#2563eb".')},
     )
 
     class Meta:
@@ -219,7 +238,7 @@ class FAQEntryInline(admin.StackedInline):
     fieldsets = [
         (None, {"fields": ["question", "answer", "keywords"]}),
         (
-            "In other languages (empty: the text above is used)",
+            _("In other languages (empty: the text above is used)"),
             {"classes": ["collapse"], "fields": [*translation_fieldnames(FAQ_TRANSLATION_LIMITS)]},
         ),
     ]
@@ -236,9 +255,9 @@ class ChatbotAdmin(admin.ModelAdmin):
     inlines = [FAQEntryInline]
     fieldsets = [
         (None, {"fields": ["name", "key", "admin_email", "is_active"]}),
-        ("Agents", {"fields": ["agents"]}),
+        (_("Agents"), {"fields": ["agents"]}),
         (
-            "Widget",
+            _("Widget"),
             {
                 "fields": [
                     "allowed_origins",
@@ -248,17 +267,19 @@ class ChatbotAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Languages", {"fields": ["language", "offline_message"]}),
+        (_("Languages"), {"fields": ["language", "offline_message"]}),
         (
-            "Welcome text and offline message in other languages",
+            _("Welcome text and offline message in other languages"),
             {
                 "classes": ["collapse"],
-                "description": "Empty: the visitor sees the text in the chatbot's language. "
-                "The chatbot's own language is the fields above, not these.",
+                "description": _(
+                    "Empty: the visitor sees the text in the chatbot's language. "
+                    "The chatbot's own language is the fields above, not these."
+                ),
                 "fields": [*translation_fieldnames(CHATBOT_TRANSLATION_LIMITS)],
             },
         ),
-        ("Timestamps", {"fields": ["created_at", "updated_at"]}),
+        (_("Timestamps"), {"fields": ["created_at", "updated_at"]}),
     ]
 
     def save_model(
@@ -310,7 +331,7 @@ class ChatbotAdmin(admin.ModelAdmin):
     ) -> ModelMultipleChoiceField[Any] | None:
         if db_field.name == "agents":
             kwargs["queryset"] = get_user_model().objects.filter(agent_users())
-            kwargs["help_text"] = "Staff users who answer this chatbot's support requests."
+            kwargs["help_text"] = _("Staff users who answer this chatbot's support requests.")
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def formfield_for_dbfield(

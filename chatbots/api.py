@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
@@ -72,7 +73,7 @@ def visitor_language(request: Request, chatbot: Chatbot) -> str:
 def _active_chatbot(key: str) -> Chatbot:
     chatbot = chatbot_by_key(key)
     if chatbot is None:
-        raise NotFound("No chatbot with this key.")
+        raise NotFound(gettext("No chatbot with this key."))
     if not chatbot.is_active:
         raise Forbidden(CHATBOT_INACTIVE)
     return chatbot
@@ -188,7 +189,7 @@ class ChatbotListView(APIView):
     def post(self, request: Request) -> Response:
         agent = require_agent(request)
         if not agent.user.is_superuser:
-            raise exceptions.PermissionDenied("Only a superuser may create chatbots.")
+            raise exceptions.PermissionDenied(gettext("Only a superuser may create chatbots."))
         serializer = ChatbotSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         chatbot = services.chatbot_create(**serializer.validated_data)

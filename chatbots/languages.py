@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils.translation import get_language_info
+from django.utils.translation import gettext as _
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from core.errors import InvalidInput
@@ -106,37 +107,47 @@ def validated_translations(
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise InvalidInput(field, 'Give an object by language code, e.g. {"de": {...}}.')
+        raise InvalidInput(field, _('Give an object by language code, e.g. {"de": {...}}.'))
     shipped = shipped_languages()
     cleaned: dict[str, dict[str, str]] = {}
     for code, texts in value.items():
         if code not in shipped:
             raise InvalidInput(
-                field, f'"{code}" is not a shipped language: use one of {", ".join(shipped)}.'
+                field,
+                _('"%(code)s" is not a shipped language: use one of %(codes)s.')
+                % {"code": code, "codes": ", ".join(shipped)},
             )
         if code == default_language:
             raise InvalidInput(
                 field,
-                f'"{code}" is the chatbot\'s default language: its text is the field itself.',
+                _('"%(code)s" is the chatbot\'s default language: its text is the field itself.')
+                % {"code": code},
             )
         if not isinstance(texts, dict):
-            raise InvalidInput(field, f'"{code}" must be an object of texts.')
+            raise InvalidInput(field, _('"%(code)s" must be an object of texts.') % {"code": code})
         unknown = sorted(set(texts) - set(limits))
         if unknown:
             raise InvalidInput(
                 field,
-                f'"{code}" has unknown keys: {", ".join(unknown)} '
-                f"(known: {', '.join(sorted(limits))}).",
+                _('"%(code)s" has unknown keys: %(unknown)s (known: %(known)s).')
+                % {
+                    "code": code,
+                    "unknown": ", ".join(unknown),
+                    "known": ", ".join(sorted(limits)),
+                },
             )
         entry: dict[str, str] = {}
         for key, text in texts.items():
             if not isinstance(text, str):
-                raise InvalidInput(field, f'"{code}.{key}" must be a string.')
+                raise InvalidInput(
+                    field, _('"%(code)s.%(key)s" must be a string.') % {"code": code, "key": key}
+                )
             text = text.strip()
             if len(text) > limits[key]:
                 raise InvalidInput(
                     field,
-                    f'"{code}.{key}" is longer than {limits[key]} characters.',
+                    _('"%(code)s.%(key)s" is longer than %(limit)d characters.')
+                    % {"code": code, "key": key, "limit": limits[key]},
                     code="too_long",
                 )
             if text:

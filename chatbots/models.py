@@ -48,8 +48,10 @@ class Chatbot(models.Model):
     allowed_origins = models.JSONField(
         default=list,
         blank=True,
-        help_text='Origins allowed to embed the widget, e.g. "https://www.example.com". '
-        '"*" allows any origin.',
+        help_text=_(
+            'Origins allowed to embed the widget, e.g. "https://www.example.com". '
+            '"*" allows any origin.'
+        ),
     )
     welcome_text = models.TextField(default="Hi! How can I help you today?", blank=True)
     # Shown when no agent is available (a later issue shows it; for now stored and served).
@@ -101,7 +103,7 @@ class FAQEntry(models.Model):
     question = models.CharField(max_length=500)
     answer = models.TextField()
     keywords = models.CharField(
-        max_length=500, blank=True, help_text="Extra words that should match this entry."
+        max_length=500, blank=True, help_text=_("Extra words that should match this entry.")
     )
     # The entry in other languages than its chatbot's: {"de": {"question", "answer",
     # "keywords"}}; a missing text falls back to the field itself.
@@ -113,8 +115,8 @@ class FAQEntry(models.Model):
 
     class Meta:
         db_table = "faq_entries"
-        verbose_name = "FAQ entry"
-        verbose_name_plural = "FAQ entries"
+        verbose_name = _("FAQ entry")
+        verbose_name_plural = _("FAQ entries")
 
     def __str__(self) -> str:
         return self.question
@@ -153,8 +155,8 @@ class ChatSession(models.Model):
 
 class ChatMessage(models.Model):
     class Role(models.TextChoices):
-        USER = "user", "Visitor"
-        BOT = "bot", "Bot"
+        USER = "user", _("Visitor")
+        BOT = "bot", _("Bot")
 
     session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="messages")
     role = models.CharField(max_length=10, choices=Role.choices)

@@ -70,7 +70,7 @@ def test_texts_per_language_are_saved_as_translations() -> None:
         form(
             chatbot,
             language="fr",
-            offline_message="Personne n’est disponible.",
+            offline_message="Personne n'est disponible.",
             welcome_text="Bonjour !",
             welcome_text__de="Hallo!",
             offline_message__ar="لا يوجد أحد الآن.",
@@ -79,7 +79,7 @@ def test_texts_per_language_are_saved_as_translations() -> None:
 
     assert response.status_code == 302
     chatbot.refresh_from_db()
-    assert (chatbot.language, chatbot.offline_message) == ("fr", "Personne n’est disponible.")
+    assert (chatbot.language, chatbot.offline_message) == ("fr", "Personne n'est disponible.")
     assert chatbot.translations == {
         "de": {"welcome_text": "Hallo!"},
         "ar": {"offline_message": "لا يوجد أحد الآن."},
