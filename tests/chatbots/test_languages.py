@@ -3,7 +3,9 @@ catalog (`strings`) in every shipped language, and what admins write per languag
 
 from __future__ import annotations
 
+import re
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -360,3 +362,19 @@ def test_create_chatbot_takes_the_default_language() -> None:
 def test_create_chatbot_refuses_a_language_not_shipped() -> None:
     with pytest.raises(CommandError, match="language"):
         call_command("create_chatbot", "Shop", "--admin-email", "a@b.example", "--language", "tlh")
+
+
+# --- the widget's own fallbacks ---------------------------------------------------------------
+
+WIDGET_JS = Path(settings.BASE_DIR) / "static" / "widget" / "chatbot-widget.js"
+
+
+def test_the_widgets_english_fallbacks_are_the_english_catalog() -> None:
+    """The script keeps English only for a key an older server does not send: the same
+    keys and texts as the catalog, so neither drifts from the other."""
+    source = WIDGET_JS.read_text()
+    block = re.search(r"var FALLBACK_STRINGS = \{(.*?)\n  \};", source, re.S)
+    assert block is not None
+    fallbacks = dict(re.findall(r'^\s+(\w+): "((?:[^"\\]|\\.)*)",$', block.group(1), re.M))
+
+    assert fallbacks == config_for(ChatbotFactory(), "en")["strings"]
