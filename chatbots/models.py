@@ -9,9 +9,12 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from core.actors import is_agent
 
+# English in the column's default; chatbots/services.py writes it in the chatbot's language.
+DEFAULT_WELCOME_TEXT = gettext_noop("Hi! How can I help you today?")
 OFFLINE_MESSAGE_MAX_CHARS = 1000
 # The longest text of each kind a translation may hold (chatbots/languages.py checks).
 CHATBOT_TRANSLATION_LIMITS = {"welcome_text": 2000, "offline_message": OFFLINE_MESSAGE_MAX_CHARS}
@@ -53,7 +56,7 @@ class Chatbot(models.Model):
             '"*" allows any origin.'
         ),
     )
-    welcome_text = models.TextField(default="Hi! How can I help you today?", blank=True)
+    welcome_text = models.TextField(default=DEFAULT_WELCOME_TEXT, blank=True)
     # Shown when no agent is available (a later issue shows it; for now stored and served).
     offline_message = models.TextField(
         blank=True,

@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 
 from chatbots import bot
 from chatbots.languages import validated_translations
 from chatbots.models import (
     CHATBOT_TRANSLATION_LIMITS,
+    DEFAULT_WELCOME_TEXT,
     FAQ_TRANSLATION_LIMITS,
     Chatbot,
     ChatMessage,
@@ -85,6 +87,10 @@ def chatbot_create(*, agents: Iterable[User] | None = None, **fields: Any) -> Ch
     open queues start hearing it (support/realtime/revocation.py).
     """
     _refuse_unknown(fields)
+    if "welcome_text" not in fields:
+        # The default greeting in the chatbot's own language, not always in English.
+        with translation.override(fields.get("language", settings.LANGUAGE_CODE)):
+            fields["welcome_text"] = translation.gettext(DEFAULT_WELCOME_TEXT)
     if "translations" in fields:
         fields["translations"] = validated_chatbot_translations(
             fields["translations"], default_language=fields.get("language", settings.LANGUAGE_CODE)

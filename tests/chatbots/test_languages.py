@@ -378,3 +378,14 @@ def test_the_widgets_english_fallbacks_are_the_english_catalog() -> None:
     fallbacks = dict(re.findall(r'^\s+(\w+): "((?:[^"\\]|\\.)*)",$', block.group(1), re.M))
 
     assert fallbacks == config_for(ChatbotFactory(), "en")["strings"]
+
+
+def test_a_new_chatbot_greets_in_its_own_language_by_default(scene: Scene) -> None:
+    response = agent_client_with_csrf(scene.superuser).post(
+        "/api/chatbots",
+        {"name": "Laden", "admin_email": "hilfe@laden.example", "language": "de"},
+        format="json",
+    )
+
+    assert response.status_code == 201
+    assert response.json()["welcome_text"] == "Hallo! Wie kann ich Ihnen heute helfen?"
