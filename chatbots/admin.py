@@ -9,20 +9,95 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Field, ManyToManyField, QuerySet
 from django.forms import Field as FormField
 from django.forms import ModelMultipleChoiceField
 from django.http import HttpRequest
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from chatbots import services
-from chatbots.models import Chatbot, FAQEntry
+from chatbots.languages import shipped_languages
+from chatbots.models import (
+    CHATBOT_TRANSLATION_LIMITS,
+    FAQ_TRANSLATION_LIMITS,
+    Chatbot,
+    FAQEntry,
+)
 from chatbots.serializers import _validate_origin
 from core.actors import agent_users
+from core.errors import InvalidInput
 
 MAX_ORIGINS = 100
+
+
+# --- texts per language ----------------------------------------------------------------------
+#
+# A model's `translations` JSON ({"de": {"welcome_text": ...}}) is edited as one plain text
+# field per language and text ("Welcome text (German)"), so admins never write JSON.
+
+
+def translation_field_name(field: str, code: str) -> str:
+    return f"{field}__{code.replace('-', '_')}"
+
+
+# The per-language fields' labels: "Welcome text (German)".
+TEXT_LABELS = {
+    "welcome_text": _("Welcome text"),
+    "offline_message": _("Offline message"),
+    "question": _("Question"),
+    "answer": _("Answer"),
+    "keywords": _("Keywords"),
+}
+
+
+def _translation_form_fields(limits: dict[str, int]) -> dict[str, forms.Field]:
+    names = dict(settings.LANGUAGES)
+    return {
+        translation_field_name(field, code): forms.CharField(
+            required=False,
+            max_length=limit,
+            label=format_lazy(
+                _("{text} ({language})"), text=TEXT_LABELS[field], language=names[code]
+            ),
+            widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        )
+        for code in shipped_languages()
+        for field, limit in limits.items()
+    }
+
+
+def translation_fieldnames(limits: dict[str, int]) -> list[str]:
+    return [translation_field_name(field, code) for code in shipped_languages() for field in limits]
+
+
+class TranslationsForm(forms.ModelForm):
+    """Fills the per-language fields from `instance.translations` and gathers them back
+    into `cleaned_data["translations"]`, checked by the services' rule."""
+
+    translation_limits: dict[str, int] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        stored = self.instance.translations or {}
+        for code in shipped_languages():
+            for field in self.translation_limits:
+                name = translation_field_name(field, code)
+                if name in self.fields:
+                    self.initial.setdefault(name, (stored.get(code) or {}).get(field, ""))
+
+    def gathered_translations(self) -> dict[str, dict[str, str]]:
+        gathered: dict[str, dict[str, str]] = {}
+        for code in shipped_languages():
+            for field in self.translation_limits:
+                text = self.cleaned_data.get(translation_field_name(field, code)) or ""
+                if text.strip():
+                    gathered.setdefault(code, {})[field] = text
+        return gathered
 
 
 class OriginsField(forms.CharField):
@@ -54,7 +129,7 @@ class OriginsField(forms.CharField):
         if errors:
             raise forms.ValidationError(errors)
         if len(origins) > MAX_ORIGINS:
-            raise forms.ValidationError(f"At most {MAX_ORIGINS} origins.")
+            raise forms.ValidationError(_("At most %(count)d origins.") % {"count": MAX_ORIGINS})
         return origins
 
     def has_changed(self, initial: Any, data: Any) -> bool:
@@ -64,17 +139,32 @@ class OriginsField(forms.CharField):
             return True
 
 
-class ChatbotAdminForm(forms.ModelForm):
+class ChatbotAdminFormBase(TranslationsForm):
+    translation_limits = CHATBOT_TRANSLATION_LIMITS
+
+    # Not required: a form posted without it (a script, an older page) keeps the current
+    # language; the page itself always sends one.
+    language = forms.ChoiceField(
+        choices=settings.LANGUAGES,
+        required=False,
+        label=_("Language"),
+        help_text=_(
+            "The widget's language when neither the page nor the browser asks for a "
+            "shipped one, and the language of the welcome text and offline message."
+        ),
+    )
     allowed_origins = OriginsField(
         required=False,
-        help_text='One origin per line, e.g. "https://www.example.com"; "*" allows any origin.',
+        label=_("Allowed origins"),
+        help_text=_('One origin per line, e.g. "https://www.example.com"; "*" allows any origin.'),
     )
     primary_color = forms.RegexField(
         regex=r"^#[0-9a-fA-F]{6}$",
         max_length=7,
         initial="#2563eb",
-        help_text='A colour like "#2563eb".',
-        error_messages={"invalid": 'Enter a colour like "#2563eb".'},
+        label=_("Primary colour"),
+        help_text=_('A colour like "#2563eb".'),
+        error_messages={"invalid": _('Enter a colour like "#2563eb".')},
     )
 
     class Meta:
@@ -86,15 +176,72 @@ class ChatbotAdminForm(forms.ModelForm):
             "agents",
             "allowed_origins",
             "welcome_text",
+            "language",
+            "offline_message",
             "primary_color",
             "human_support_enabled",
         ]
 
+    def clean_language(self) -> str:
+        return self.cleaned_data.get("language") or self.instance.language
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        try:
+            cleaned["translations"] = services.validated_chatbot_translations(
+                self.gathered_translations(),
+                default_language=cleaned.get("language") or self.instance.language,
+            )
+        except InvalidInput as exc:
+            self.add_error(None, exc.detail)
+        return cleaned
+
+
+ChatbotAdminForm = type(
+    "ChatbotAdminForm",
+    (ChatbotAdminFormBase,),
+    {"__module__": __name__, **_translation_form_fields(CHATBOT_TRANSLATION_LIMITS)},
+)
+
+
+class FAQEntryFormBase(TranslationsForm):
+    translation_limits = FAQ_TRANSLATION_LIMITS
+
+    class Meta:
+        model = FAQEntry
+        fields = ["question", "answer", "keywords"]
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        try:
+            self.instance.translations = services.validated_faq_translations(
+                self.gathered_translations()
+            )
+        except InvalidInput as exc:
+            self.add_error(None, exc.detail)
+        return cleaned
+
+
+FAQEntryForm = type(
+    "FAQEntryForm",
+    (FAQEntryFormBase,),
+    {"__module__": __name__, **_translation_form_fields(FAQ_TRANSLATION_LIMITS)},
+)
+
 
 class FAQEntryInline(admin.StackedInline):
     model = FAQEntry
+    form = FAQEntryForm
     extra = 0
-    fields = ["question", "answer", "keywords"]
+    fieldsets = [
+        (None, {"fields": ["question", "answer", "keywords"]}),
+        (
+            _("In other languages (empty: the text above is used)"),
+            {"classes": ["collapse"], "fields": [*translation_fieldnames(FAQ_TRANSLATION_LIMITS)]},
+        ),
+    ]
 
 
 @admin.register(Chatbot)
@@ -108,9 +255,9 @@ class ChatbotAdmin(admin.ModelAdmin):
     inlines = [FAQEntryInline]
     fieldsets = [
         (None, {"fields": ["name", "key", "admin_email", "is_active"]}),
-        ("Agents", {"fields": ["agents"]}),
+        (_("Agents"), {"fields": ["agents"]}),
         (
-            "Widget",
+            _("Widget"),
             {
                 "fields": [
                     "allowed_origins",
@@ -120,7 +267,19 @@ class ChatbotAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Timestamps", {"fields": ["created_at", "updated_at"]}),
+        (_("Languages"), {"fields": ["language", "offline_message"]}),
+        (
+            _("Welcome text and offline message in other languages"),
+            {
+                "classes": ["collapse"],
+                "description": _(
+                    "Empty: the visitor sees the text in the chatbot's language. "
+                    "The chatbot's own language is the fields above, not these."
+                ),
+                "fields": [*translation_fieldnames(CHATBOT_TRANSLATION_LIMITS)],
+            },
+        ),
+        (_("Timestamps"), {"fields": ["created_at", "updated_at"]}),
     ]
 
     def save_model(
@@ -172,7 +331,7 @@ class ChatbotAdmin(admin.ModelAdmin):
     ) -> ModelMultipleChoiceField[Any] | None:
         if db_field.name == "agents":
             kwargs["queryset"] = get_user_model().objects.filter(agent_users())
-            kwargs["help_text"] = "Staff users who answer this chatbot's support requests."
+            kwargs["help_text"] = _("Staff users who answer this chatbot's support requests.")
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def formfield_for_dbfield(

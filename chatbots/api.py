@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,11 +13,13 @@ from rest_framework.views import APIView
 
 from chatbots import services
 from chatbots.ids import can_exist
+from chatbots.languages import request_language, text_direction, translated
 from chatbots.models import Chatbot
 from chatbots.origins import ensure_origin_allowed
 from chatbots.selectors import chatbot_by_key
 from chatbots.serializers import BotMessageSerializer, ChatbotSerializer
 from chatbots.visitors import require_visitor
+from chatbots.widget_strings import widget_strings
 from core.errors import CHATBOT_INACTIVE, Forbidden, NotFound
 from core.http_auth import require_agent
 from core.throttles import per_ip, per_session
@@ -31,6 +35,10 @@ _ConfigSerializer = inline_serializer(
         "human_support_enabled": serializers.BooleanField(),
         "message_page_size": serializers.IntegerField(),
         "max_message_chars": serializers.IntegerField(),
+        "language": serializers.CharField(),
+        "dir": serializers.ChoiceField(choices=["ltr", "rtl"]),
+        "strings": serializers.DictField(child=serializers.CharField()),
+        "offline_message": serializers.CharField(),
     },
 )
 _SessionSerializer = inline_serializer(
@@ -52,10 +60,20 @@ _BotReplySerializer = inline_serializer(
 )
 
 
+def visitor_language(request: Request, chatbot: Chatbot) -> str:
+    """The language of a widget call (chatbots/languages.py has the rule): `?lang=` on the
+    config, then Accept-Language, which the widget sets to the language its config chose."""
+    return request_language(
+        query=request.query_params.get("lang"),
+        accept_language=request.headers.get("Accept-Language"),
+        default=chatbot.language,
+    )
+
+
 def _active_chatbot(key: str) -> Chatbot:
     chatbot = chatbot_by_key(key)
     if chatbot is None:
-        raise NotFound("No chatbot with this key.")
+        raise NotFound(gettext("No chatbot with this key."))
     if not chatbot.is_active:
         raise Forbidden(CHATBOT_INACTIVE)
     return chatbot
@@ -64,22 +82,45 @@ def _active_chatbot(key: str) -> Chatbot:
 class WidgetConfigView(APIView):
     authentication_classes: list[type] = []
 
-    @extend_schema(responses=_ConfigSerializer, summary="Public widget configuration")
+    @extend_schema(
+        responses=_ConfigSerializer,
+        summary="Public widget configuration",
+        parameters=[
+            OpenApiParameter(
+                "lang",
+                str,
+                description="The visitor's languages, best first, comma-separated "
+                '(e.g. "de-AT,de,en"); without it, Accept-Language.',
+            )
+        ],
+    )
     def get(self, request: Request, key: str) -> Response:
         chatbot = _active_chatbot(key)
         ensure_origin_allowed(request, chatbot)
-        return Response(
+        language = visitor_language(request, chatbot)
+
+        def text(field: str) -> str:
+            return translated(chatbot, field, language, default_language=chatbot.language)
+
+        response = Response(
             {
                 "key": chatbot.key,
                 "name": chatbot.name,
-                "welcome_text": chatbot.welcome_text,
+                "welcome_text": text("welcome_text"),
                 "primary_color": chatbot.primary_color,
                 "human_support_enabled": chatbot.human_support_enabled,
                 # Limits the widget must agree on with the server, sent rather than copied.
                 "message_page_size": settings.MESSAGE_PAGE_SIZE,
                 "max_message_chars": settings.MAX_MESSAGE_CHARS,
+                "language": language,
+                "dir": text_direction(language),
+                "strings": widget_strings(language),
+                "offline_message": text("offline_message"),
             }
         )
+        # The answer differs by the visitor's languages when `lang` is not in the URL.
+        patch_vary_headers(response, ["Accept-Language"])
+        return response
 
 
 class SessionStartView(APIView):
@@ -114,7 +155,9 @@ class BotMessageView(APIView):
         body = BotMessageSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         reply, handoff = services.bot_message(
-            session=visitor.session, text=body.validated_data["message"]
+            session=visitor.session,
+            text=body.validated_data["message"],
+            language=visitor_language(request, visitor.session.chatbot),
         )
         return Response(
             {
@@ -146,7 +189,7 @@ class ChatbotListView(APIView):
     def post(self, request: Request) -> Response:
         agent = require_agent(request)
         if not agent.user.is_superuser:
-            raise exceptions.PermissionDenied("Only a superuser may create chatbots.")
+            raise exceptions.PermissionDenied(gettext("Only a superuser may create chatbots."))
         serializer = ChatbotSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         chatbot = services.chatbot_create(**serializer.validated_data)

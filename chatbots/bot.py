@@ -10,13 +10,23 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
+
+from chatbots.languages import translated
 from chatbots.models import FAQEntry
 
-FALLBACK_REPLY = (
+# English here (tests compare with them); the visitor reads them through gettext, each
+# naming the widget's "Speak to a human" button as its catalog translates it
+# (chatbots/widget_strings.py).
+FALLBACK_REPLY = gettext_noop(
     "I'm not sure I can answer that. Would you like to speak to a human? "
     'Press "Speak to a human" and someone from our team will join.'
 )
-HUMAN_REQUEST_REPLY = 'Of course. Press "Speak to a human" and someone from our team will join.'
+HUMAN_REQUEST_REPLY = gettext_noop(
+    'Of course. Press "Speak to a human" and someone from our team will join.'
+)
 MIN_SCORE = 0.34
 
 _STOPWORDS = frozenset(
@@ -73,8 +83,29 @@ _STOPWORDS = frozenset(
         "yours",
     ]
 )
-_HUMAN_WORDS = frozenset({"human", "person", "agent", "someone", "operator", "representative"})
-_WORD = re.compile(r"[a-z0-9]+")
+# English words, and the same request in the other shipped languages (lower case).
+_HUMAN_WORDS = frozenset(
+    {
+        "human",
+        "person",
+        "agent",
+        "someone",
+        "operator",
+        "representative",
+        "mensch",
+        "mitarbeiter",
+        "humain",
+        "conseiller",
+        "humano",
+        "persona",
+        "pessoa",
+        "atendente",
+        "إنسان",
+        "موظف",
+    }
+)
+# Letters of any script: FAQ entries and questions may be German, Arabic, ...
+_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -94,24 +125,41 @@ def words_of(text: str) -> set[str]:
     return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOPWORDS}
 
 
-def score(question: set[str], entry: FAQEntry) -> float:
+def score(question: set[str], entry: FAQEntry, language: str, default_language: str) -> float:
     """Share of the visitor's words the entry covers, favouring tight entries."""
-    entry_words = words_of(f"{entry.question} {entry.keywords}")
+
+    def text(field: str) -> str:
+        return translated(entry, field, language, default_language=default_language)
+
+    entry_words = words_of(f"{text('question')} {text('keywords')}")
     if not question or not entry_words:
         return 0.0
     shared = len(question & entry_words)
     return shared / len(question) * 0.7 + shared / len(entry_words) * 0.3
 
 
-def answer(text: str, entries: Iterable[FAQEntry]) -> BotAnswer:
+def answer(
+    text: str,
+    entries: Iterable[FAQEntry],
+    *,
+    language: str | None = None,
+    default_language: str | None = None,
+) -> BotAnswer:
+    """The bot's answer in `language`: FAQ entries in that language where they have it,
+    else in `default_language` (the chatbot's), in which their fields are written. Both
+    default to the site's LANGUAGE_CODE."""
+    default_language = default_language or settings.LANGUAGE_CODE
+    language = language or default_language
     question = words_of(text)
-    if question & _HUMAN_WORDS:
-        return BotAnswer(HUMAN_REQUEST_REPLY, handoff_suggested=True)
-    best, best_score = None, 0.0
-    for entry in entries:
-        s = score(question, entry)
-        if s > best_score:
-            best, best_score = entry, s
-    if best is None or best_score < MIN_SCORE:
-        return BotAnswer(FALLBACK_REPLY, handoff_suggested=True)
-    return BotAnswer(best.answer, handoff_suggested=False)
+    with translation.override(language):
+        if question & _HUMAN_WORDS:
+            return BotAnswer(gettext(HUMAN_REQUEST_REPLY), handoff_suggested=True)
+        best, best_score = None, 0.0
+        for entry in entries:
+            s = score(question, entry, language, default_language)
+            if s > best_score:
+                best, best_score = entry, s
+        if best is None or best_score < MIN_SCORE:
+            return BotAnswer(gettext(FALLBACK_REPLY), handoff_suggested=True)
+        reply = translated(best, "answer", language, default_language=default_language)
+        return BotAnswer(reply, handoff_suggested=False)

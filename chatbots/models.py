@@ -8,8 +8,17 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from core.actors import is_agent
+
+# English in the column's default; chatbots/services.py writes it in the chatbot's language.
+DEFAULT_WELCOME_TEXT = gettext_noop("Hi! How can I help you today?")
+OFFLINE_MESSAGE_MAX_CHARS = 1000
+# The longest text of each kind a translation may hold (chatbots/languages.py checks).
+CHATBOT_TRANSLATION_LIMITS = {"welcome_text": 2000, "offline_message": OFFLINE_MESSAGE_MAX_CHARS}
+FAQ_TRANSLATION_LIMITS = {"question": 500, "answer": 5000, "keywords": 500}
 
 
 def new_chatbot_key() -> str:
@@ -42,14 +51,31 @@ class Chatbot(models.Model):
     allowed_origins = models.JSONField(
         default=list,
         blank=True,
-        help_text='Origins allowed to embed the widget, e.g. "https://www.example.com". '
-        '"*" allows any origin.',
+        help_text=_(
+            'Origins allowed to embed the widget, e.g. "https://www.example.com". '
+            '"*" allows any origin.'
+        ),
     )
-    welcome_text = models.TextField(default="Hi! How can I help you today?", blank=True)
+    welcome_text = models.TextField(default=DEFAULT_WELCOME_TEXT, blank=True)
+    # Shown when no agent is available (a later issue shows it; for now stored and served).
+    offline_message = models.TextField(
+        blank=True,
+        default="",
+        max_length=OFFLINE_MESSAGE_MAX_CHARS,
+        help_text=_("Shown to visitors when no agent is available."),
+    )
     # The chatbot's default language: the widget's when neither the page nor the browser
     # names a shipped one, and the language of the admin's emails.
     language = models.CharField(
         max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
+    # The welcome text and offline message in other languages than `language`:
+    # {"de": {"welcome_text": ..., "offline_message": ...}} (chatbots/languages.py,
+    # docs/decisions.md says why a JSON field).
+    translations = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_("The welcome text and offline message in other languages."),
     )
     primary_color = models.CharField(max_length=7, default="#2563eb")
     human_support_enabled = models.BooleanField(default=True)
@@ -80,13 +106,20 @@ class FAQEntry(models.Model):
     question = models.CharField(max_length=500)
     answer = models.TextField()
     keywords = models.CharField(
-        max_length=500, blank=True, help_text="Extra words that should match this entry."
+        max_length=500, blank=True, help_text=_("Extra words that should match this entry.")
+    )
+    # The entry in other languages than its chatbot's: {"de": {"question", "answer",
+    # "keywords"}}; a missing text falls back to the field itself.
+    translations = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_("The question, answer and keywords in other languages."),
     )
 
     class Meta:
         db_table = "faq_entries"
-        verbose_name = "FAQ entry"
-        verbose_name_plural = "FAQ entries"
+        verbose_name = _("FAQ entry")
+        verbose_name_plural = _("FAQ entries")
 
     def __str__(self) -> str:
         return self.question
@@ -125,8 +158,8 @@ class ChatSession(models.Model):
 
 class ChatMessage(models.Model):
     class Role(models.TextChoices):
-        USER = "user", "Visitor"
-        BOT = "bot", "Bot"
+        USER = "user", _("Visitor")
+        BOT = "bot", _("Bot")
 
     session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="messages")
     role = models.CharField(max_length=10, choices=Role.choices)

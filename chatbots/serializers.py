@@ -7,9 +7,10 @@ from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
 from django.core.validators import ProhibitNullCharactersValidator
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from chatbots.models import Chatbot
+from chatbots.models import OFFLINE_MESSAGE_MAX_CHARS, Chatbot
 from core.actors import is_agent
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -21,14 +22,17 @@ def _validate_origin(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
         raise serializers.ValidationError(
-            f'"{value}" is not an origin: use scheme://host[:port] (no path), or "*".'
+            _('"%(value)s" is not an origin: use scheme://host[:port] (no path), or "*".')
+            % {"value": value}
         )
     if parts.query or parts.fragment or parts.username:
-        raise serializers.ValidationError(f'"{value}" is not an origin.')
+        raise serializers.ValidationError(_('"%(value)s" is not an origin.') % {"value": value})
     try:
         port = parts.port
     except ValueError:
-        raise serializers.ValidationError(f'"{value}" has an invalid port.') from None
+        raise serializers.ValidationError(
+            _('"%(value)s" has an invalid port.') % {"value": value}
+        ) from None
     # Stored the way browsers send the Origin header (compared as strings): lower-case
     # host, no default port.
     netloc = parts.netloc.lower()
@@ -55,6 +59,12 @@ class ChatbotSerializer(serializers.ModelSerializer[Chatbot]):
         child=serializers.CharField(max_length=255), required=False, max_length=100
     )
     primary_color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
+    offline_message = serializers.CharField(
+        max_length=OFFLINE_MESSAGE_MAX_CHARS, required=False, allow_blank=True
+    )
+    # Checked by the services (chatbots/languages.py), which know the chatbot's language:
+    # an invalid one answers 400 naming `translations`.
+    translations = serializers.JSONField(required=False)
     agents = serializers.SlugRelatedField(
         slug_field="username",
         many=True,
@@ -72,6 +82,9 @@ class ChatbotSerializer(serializers.ModelSerializer[Chatbot]):
             "admin_email",
             "allowed_origins",
             "welcome_text",
+            "language",
+            "offline_message",
+            "translations",
             "primary_color",
             "human_support_enabled",
             "is_active",
@@ -92,7 +105,9 @@ class ChatbotSerializer(serializers.ModelSerializer[Chatbot]):
                 self.instance.agents.values_list("pk", flat=True)
             )
             if not unchanged:
-                raise serializers.ValidationError("Only a superuser may change a chatbot's agents.")
+                raise serializers.ValidationError(
+                    _("Only a superuser may change a chatbot's agents.")
+                )
         current = (
             set()
             if self.instance is None
@@ -101,7 +116,8 @@ class ChatbotSerializer(serializers.ModelSerializer[Chatbot]):
         refused = [u.username for u in value if u.pk not in current and not is_agent(u)]
         if refused:
             raise serializers.ValidationError(
-                f"Agents must be active staff users: {', '.join(sorted(refused))}."
+                _("Agents must be active staff users: %(names)s.")
+                % {"names": ", ".join(sorted(refused))}
             )
         return value
 

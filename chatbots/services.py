@@ -9,10 +9,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 
 from chatbots import bot
-from chatbots.models import Chatbot, ChatMessage, ChatSession
+from chatbots.languages import validated_translations
+from chatbots.models import (
+    CHATBOT_TRANSLATION_LIMITS,
+    DEFAULT_WELCOME_TEXT,
+    FAQ_TRANSLATION_LIMITS,
+    Chatbot,
+    ChatMessage,
+    ChatSession,
+)
 from core.errors import CHATBOT_INACTIVE, Forbidden
 from core.text import require_text
 
@@ -30,13 +40,21 @@ def session_start(*, chatbot: Chatbot, origin: str = "") -> tuple[ChatSession, s
     return session, token
 
 
-def bot_message(*, session: ChatSession, text: str) -> tuple[ChatMessage, bool]:
-    """Store the visitor's message and the bot's answer. Returns (reply, handoff_suggested)."""
+def bot_message(
+    *, session: ChatSession, text: str, language: str | None = None
+) -> tuple[ChatMessage, bool]:
+    """Store the visitor's message and the bot's answer, in `language` (the visitor's, a
+    shipped code; default: the chatbot's). Returns (reply, handoff_suggested)."""
     chatbot = session.chatbot
     if not chatbot.is_active:
         raise Forbidden(CHATBOT_INACTIVE)
     body = require_text(text, field="message")
-    result = bot.answer(body, chatbot.faq_entries.all())
+    result = bot.answer(
+        body,
+        chatbot.faq_entries.all(),
+        language=language or chatbot.language,
+        default_language=chatbot.language,
+    )
     with transaction.atomic():
         ChatMessage.objects.create(session=session, role=ChatMessage.Role.USER, text=body)
         reply = ChatMessage.objects.create(
@@ -52,6 +70,9 @@ CHATBOT_FIELDS = frozenset(
         "admin_email",
         "allowed_origins",
         "welcome_text",
+        "language",
+        "offline_message",
+        "translations",
         "primary_color",
         "human_support_enabled",
         "is_active",
@@ -66,6 +87,14 @@ def chatbot_create(*, agents: Iterable[User] | None = None, **fields: Any) -> Ch
     open queues start hearing it (support/realtime/revocation.py).
     """
     _refuse_unknown(fields)
+    if "welcome_text" not in fields:
+        # The default greeting in the chatbot's own language, not always in English.
+        with translation.override(fields.get("language", settings.LANGUAGE_CODE)):
+            fields["welcome_text"] = translation.gettext(DEFAULT_WELCOME_TEXT)
+    if "translations" in fields:
+        fields["translations"] = validated_chatbot_translations(
+            fields["translations"], default_language=fields.get("language", settings.LANGUAGE_CODE)
+        )
     with transaction.atomic():
         chatbot = Chatbot.objects.create(**fields)
         if agents:
@@ -78,6 +107,11 @@ def chatbot_update(
 ) -> Chatbot:
     """Change the given fields (and, when `agents` is given, who serves it); nothing else."""
     _refuse_unknown(changes)
+    if "translations" in changes or "language" in changes:
+        changes["translations"] = validated_chatbot_translations(
+            changes.get("translations", chatbot.translations),
+            default_language=changes.get("language", chatbot.language),
+        )
     with transaction.atomic():
         for name, value in changes.items():
             setattr(chatbot, name, value)
@@ -86,6 +120,19 @@ def chatbot_update(
         if agents is not None:
             chatbot.agents.set(agents)
     return chatbot
+
+
+def validated_chatbot_translations(value: Any, *, default_language: str) -> dict[str, Any]:
+    """A chatbot's `translations` checked (InvalidInput, a 400, naming the problem)."""
+    return validated_translations(
+        value, limits=CHATBOT_TRANSLATION_LIMITS, default_language=default_language
+    )
+
+
+def validated_faq_translations(value: Any) -> dict[str, Any]:
+    """An FAQ entry's `translations` checked. An entry in its chatbot's own language is
+    not refused here (the chatbot's language may change later): it is simply not used."""
+    return validated_translations(value, limits=FAQ_TRANSLATION_LIMITS)
 
 
 def _refuse_unknown(fields: dict[str, Any]) -> None:

@@ -329,7 +329,9 @@ AGENT_ACCESS_RECHECK_SECONDS = env.float("AGENT_ACCESS_RECHECK_SECONDS", default
 # --- CORS: the widget runs on customers' sites; origins are checked per chatbot ------------
 CORS_ALLOW_ALL_ORIGINS = False
 CORS_URLS_REGEX = r"^/(api/chatbots/[^/]+/(config|sessions)|api/sessions/.*|human-support/.*)$"
-CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type"]
+# accept-language: the widget names the language its config chose (chatbot-widget.js);
+# safelisted for short values, listed for browsers that preflight it anyway.
+CORS_ALLOW_HEADERS = ["accept", "accept-language", "authorization", "content-type"]
 CORS_ALLOW_CREDENTIALS = False
 CORS_PREFLIGHT_MAX_AGE = 600
 

@@ -16,7 +16,10 @@
  *   live   the WebSocket (connect, reconnect, frames), delivery of the outbox, gap
  *          detection and catch-up over HTTP, typing frames
  *   view   the Shadow DOM: building, drawing messages, status, and the controls' handlers
- * The limits the server enforces (page size, message length) come with its config answer.
+ * The limits the server enforces (page size, message length) come with its config answer,
+ * and so do its texts: `strings`, in the language the server chose from the tag's
+ * `data-lang` and the browser's languages (chatbots/widget_strings.py). The English here
+ * is only a fallback for a key an older server does not send.
  */
 (function () {
   "use strict";
@@ -35,6 +38,72 @@
     script.getAttribute("data-api") ||
     script.src.replace(/\/static\/widget\/chatbot-widget\.js(?:[?#].*)?$/, "").replace(/\/+$/, "");
   if (BASE === script.src) BASE = new URL(script.src).origin;
+
+  /* ----------------------------------------------------------------- language -- */
+
+  // The visitor's languages, best first: the page's choice, then the browser's. The server
+  // picks the first it ships (else the chatbot's language) and answers in it.
+  var PREFERRED_LANGUAGES = [script.getAttribute("data-lang")]
+    .concat(navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language])
+    .filter(function (tag) {
+      return typeof tag === "string" && /^[A-Za-z]{1,8}([-_][A-Za-z0-9]{1,8})*$/.test(tag.trim());
+    })
+    .map(function (tag) {
+      return tag.trim();
+    })
+    .slice(0, 10);
+
+  var LANGUAGE = null; // the config answer's `language`, sent on every later call
+  var STRINGS = {}; // the config answer's `strings`
+  var FALLBACK_STRINGS = {
+    open_chat: "Open chat",
+    chat_with: "Chat with {name}",
+    minimize_chat: "Minimize chat",
+    conversation: "Conversation",
+    speak_to_human: "Speak to a human",
+    talk_to_person: "Talk to a person",
+    end_conversation: "End conversation",
+    new_conversation: "Start a new conversation",
+    message_label: "Message",
+    message_placeholder: "Type a message…",
+    send: "Send",
+    sending: "Sending…",
+    form_intro: "Leave a message and someone from our team will join this chat.",
+    name_label: "Name",
+    email_label: "Email",
+    optional: "Optional",
+    email_note: "Optional: so we can write back if you leave",
+    cancel: "Cancel",
+    email_invalid: "Enter a valid email address, or leave it empty.",
+    message_required: "Please write a message.",
+    agent: "Agent",
+    status_pending: "Waiting for an agent",
+    status_active: "An agent joined",
+    status_active_named: "{name} joined",
+    status_resolved: "Resolved. Write again if you need more help.",
+    status_closed: "This conversation is closed.",
+    agent_typing: "The agent is typing…",
+    agent_typing_named: "{name} is typing…",
+    offline: "You are offline. Your messages will be sent when the connection is back.",
+    offline_retry: "You seem to be offline. Please try again.",
+    session_expired: "Your chat session has expired. Please start again.",
+    conversation_gone: "This conversation is no longer available.",
+    error_status: "Something went wrong ({status}).",
+  };
+
+  // A text of the catalog, its {placeholders} filled (split/join: a name is never a pattern).
+  function t(key, params) {
+    var text = typeof STRINGS[key] === "string" && STRINGS[key] ? STRINGS[key] : FALLBACK_STRINGS[key] || key;
+    Object.keys(params || {}).forEach(function (name) {
+      text = text.split("{" + name + "}").join(String(params[name]));
+    });
+    return text;
+  }
+
+  function useLanguage(config) {
+    STRINGS = config.strings && typeof config.strings === "object" ? config.strings : {};
+    LANGUAGE = typeof config.language === "string" ? config.language : null;
+  }
 
   /* -------------------------------------------------------------------- store -- */
 
@@ -189,6 +258,9 @@
     // Resolves {status, data}: where 200 and 201 mean different things (see askForHuman).
     function callWithStatus(method, path, body, auth) {
       var headers = { Accept: "application/json" };
+      // The language the config chose: the server answers (errors, the bot) and stores the
+      // visitor's language in it. A CORS-safelisted header: no preflight of its own.
+      if (LANGUAGE) headers["Accept-Language"] = LANGUAGE;
       if (body !== undefined) headers["Content-Type"] = "application/json";
       if (auth && store.token()) headers.Authorization = "Bearer " + store.token();
       return fetch(BASE + path, {
@@ -205,7 +277,7 @@
           })
           .then(function (data) {
             if (!response.ok) {
-              var error = new Error(data.detail || "Something went wrong (" + response.status + ").");
+              var error = new Error(data.detail || t("error_status", { status: response.status }));
               error.status = response.status;
               error.data = data;
               throw error;
@@ -244,7 +316,8 @@
 
     return {
       config: function () {
-        return call("GET", "/api/chatbots/" + encodeURIComponent(KEY) + "/config", undefined, false);
+        var query = PREFERRED_LANGUAGES.length ? "?lang=" + encodeURIComponent(PREFERRED_LANGUAGES.join(",")) : "";
+        return call("GET", "/api/chatbots/" + encodeURIComponent(KEY) + "/config" + query, undefined, false);
       },
       ensureSession: ensureSession,
       messageBot: function (text) {
@@ -347,11 +420,11 @@
         if (socket !== ws) return;
         socket = null;
         if (event.code === 4401) {
-          view.forgetSession("Your chat session has expired. Please start again.");
+          view.forgetSession(t("session_expired"));
           return;
         }
         if (event.code === 4403 || event.code === 4404) {
-          view.forgetRequest("This conversation is no longer available.");
+          view.forgetRequest(t("conversation_gone"));
           return;
         }
         scheduleReconnect();
@@ -487,8 +560,8 @@
           if (store.requestId() === requestId) view.setStatus(data.status, data.agent_name);
         })
         .catch(function (error) {
-          if (error.status === 404) view.forgetRequest("This conversation is no longer available.");
-          if (error.status === 401) view.forgetSession("Your chat session has expired. Please start again.");
+          if (error.status === 404) view.forgetRequest(t("conversation_gone"));
+          if (error.status === 401) view.forgetSession(t("session_expired"));
         });
     }
 
@@ -596,11 +669,11 @@
     var CSS = [
       ":host{all:initial !important;display:block !important;position:static !important;}",
       "[hidden]{display:none !important;}",
-      ".hw{all:initial;position:fixed;right:20px;bottom:20px;z-index:2147483000;",
+      ".hw{all:initial;position:fixed;inset-inline-end:20px;bottom:20px;z-index:2147483000;",
       "font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;",
       "font-size:14px;line-height:20px;color:#1f2937;--hw-accent:#2563eb;}",
       ".hw *,.hw *::before,.hw *::after{box-sizing:border-box;margin:0;padding:0;border:0;",
-      "font:inherit;color:inherit;letter-spacing:normal;text-transform:none;text-align:left;",
+      "font:inherit;color:inherit;letter-spacing:normal;text-transform:none;text-align:start;",
       "text-decoration:none;text-indent:0;background:none;float:none;width:auto;height:auto;",
       "max-width:none;min-width:0;opacity:1;visibility:visible;}",
       ".hw button{cursor:pointer;}",
@@ -609,10 +682,10 @@
       "border-radius:28px;background:var(--hw-accent);color:#fff;",
       "box-shadow:0 6px 20px rgba(0,0,0,.25);}",
       ".launcher svg{width:28px;height:28px;fill:#fff;}",
-      ".panel{display:flex;flex-direction:column;position:fixed;right:20px;bottom:20px;",
+      ".panel{display:flex;flex-direction:column;position:fixed;inset-inline-end:20px;bottom:20px;",
       "width:370px;height:600px;max-height:calc(100vh - 40px);background:#fff;",
       "border-radius:14px;box-shadow:0 12px 40px rgba(0,0,0,.3);overflow:hidden;}",
-      ".head{display:flex;align-items:center;gap:8px;padding:12px 12px 12px 16px;",
+      ".head{display:flex;align-items:center;gap:8px;padding-block:12px;padding-inline:16px 12px;",
       "background:var(--hw-accent);color:#fff;flex:none;}",
       ".head .titles{flex:1;min-width:0;display:flex;flex-direction:column;}",
       ".title{display:block;font-size:16px;line-height:22px;font-weight:600;color:#fff;",
@@ -628,12 +701,12 @@
       "color:#111827;align-self:flex-start;white-space:pre-wrap;overflow-wrap:anywhere;}",
       ".msg .who{display:block;font-size:11px;line-height:14px;font-weight:600;opacity:.75;}",
       ".msg .text{display:block;}",
-      ".msg time{display:block;font-size:11px;line-height:14px;opacity:.65;text-align:right;}",
+      ".msg time{display:block;font-size:11px;line-height:14px;opacity:.65;text-align:end;}",
       ".msg.mine{align-self:flex-end;background:var(--hw-accent);color:#fff;}",
       ".msg.agent{background:#dcfce7;color:#052e16;}",
       ".msg.system{align-self:center;background:none;color:#6b7280;font-size:12px;",
       "line-height:16px;text-align:center;padding:2px 8px;max-width:100%;}",
-      ".msg.system time{display:inline;margin-left:6px;}",
+      ".msg.system time{display:inline;margin-inline-start:6px;}",
       ".msg.pending{opacity:.6;}",
       ".msg.hint{background:#fef3c7;color:#78350f;}",
       ".msg .offer{display:inline-block;margin:6px 0 2px;white-space:normal;}",
@@ -668,7 +741,7 @@
       ".notice{flex:none;padding:6px 12px;font-size:12px;line-height:16px;background:#fef2f2;",
       "color:#991b1b;}",
       ".notice:empty{display:none;}",
-      "@media (max-width:480px){.hw{right:12px;bottom:12px;}",
+      "@media (max-width:480px){.hw{inset-inline-end:12px;bottom:12px;}",
       ".panel{right:0;bottom:0;left:0;top:0;width:100%;height:100%;max-height:none;border-radius:0;}}",
     ].join("\n");
 
@@ -710,12 +783,20 @@
 
     var ui = {};
     function build(config) {
-      var wrap = el("div", { class: "hw" });
+      // Right to left when the language is (Arabic): the styles are logical
+      // (inset-inline-end, text-align: start), so the whole layout mirrors.
+      var direction = config.dir === "rtl" ? "rtl" : "ltr";
+      var wrap = el("div", { class: "hw", dir: direction });
+      host.setAttribute("dir", direction);
+      if (LANGUAGE) {
+        wrap.setAttribute("lang", LANGUAGE);
+        host.setAttribute("lang", LANGUAGE);
+      }
       if (/^#[0-9a-fA-F]{3,8}$/.test(config.primary_color || "")) {
         wrap.style.setProperty("--hw-accent", config.primary_color); // CSSOM: allowed by CSP
       }
 
-      ui.launcher = el("button", { class: "launcher", type: "button", "aria-label": "Open chat", "aria-expanded": "false" });
+      ui.launcher = el("button", { class: "launcher", type: "button", "aria-label": t("open_chat"), "aria-expanded": "false" });
       var svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
       svg.setAttribute("viewBox", "0 0 24 24");
       svg.setAttribute("aria-hidden", "true");
@@ -724,7 +805,7 @@
       svg.appendChild(path);
       ui.launcher.appendChild(svg);
 
-      ui.panel = el("section", { class: "panel", role: "dialog", "aria-label": "Chat with " + config.name });
+      ui.panel = el("section", { class: "panel", role: "dialog", "aria-label": t("chat_with", { name: config.name }) });
       ui.panel.hidden = true;
 
       var head = el("div", { class: "head" });
@@ -733,22 +814,22 @@
       ui.status = el("p", { class: "status", role: "status", "aria-live": "polite" });
       titles.appendChild(ui.status);
       head.appendChild(titles);
-      ui.minimize = el("button", { class: "minimize", type: "button", "aria-label": "Minimize chat" }, "×");
+      ui.minimize = el("button", { class: "minimize", type: "button", "aria-label": t("minimize_chat") }, "×");
       head.appendChild(ui.minimize);
       ui.panel.appendChild(head);
 
       ui.notice = el("p", { class: "notice", role: "alert" });
       ui.panel.appendChild(ui.notice);
-      ui.log = el("ol", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Conversation" });
+      ui.log = el("ol", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("conversation") });
       ui.panel.appendChild(ui.log);
       ui.typing = el("p", { class: "typing", "aria-live": "polite" });
       ui.typing.hidden = true;
       ui.panel.appendChild(ui.typing);
 
       ui.bar = el("div", { class: "bar" });
-      ui.human = el("button", { class: "chip", type: "button" }, "Speak to a human");
-      ui.end = el("button", { class: "chip quiet", type: "button" }, "End conversation");
-      ui.restart = el("button", { class: "chip", type: "button" }, "Start a new conversation");
+      ui.human = el("button", { class: "chip", type: "button" }, t("speak_to_human"));
+      ui.end = el("button", { class: "chip quiet", type: "button" }, t("end_conversation"));
+      ui.restart = el("button", { class: "chip", type: "button" }, t("new_conversation"));
       ui.bar.appendChild(ui.human);
       ui.bar.appendChild(ui.end);
       ui.bar.appendChild(ui.restart);
@@ -759,10 +840,10 @@
 
       ui.composer = el("form", { class: "composer", novalidate: "" });
       var inputId = fieldId("message");
-      ui.composer.appendChild(el("label", { class: "sr-only", for: inputId }, "Message"));
-      ui.input = el("textarea", { id: inputId, name: "message", rows: "1", maxlength: String(config.max_message_chars), placeholder: "Type a message…" });
+      ui.composer.appendChild(el("label", { class: "sr-only", for: inputId }, t("message_label")));
+      ui.input = el("textarea", { id: inputId, name: "message", rows: "1", maxlength: String(config.max_message_chars), placeholder: t("message_placeholder") });
       ui.composer.appendChild(ui.input);
-      ui.send = el("button", { class: "send", type: "submit" }, "Send");
+      ui.send = el("button", { class: "send", type: "submit" }, t("send"));
       ui.composer.appendChild(ui.send);
       ui.panel.appendChild(ui.composer);
 
@@ -772,14 +853,14 @@
     }
 
     function buildForm(config) {
-      var form = el("form", { class: "form", novalidate: "", "aria-label": "Speak to a human" });
+      var form = el("form", { class: "form", novalidate: "", "aria-label": t("speak_to_human") });
       form.hidden = true;
-      form.appendChild(el("p", { class: "intro" }, "Leave a message and someone from our team will join this chat."));
+      form.appendChild(el("p", { class: "intro" }, t("form_intro")));
       ui.formFields = {};
       [
-        ["name", "Name", "input", { type: "text", autocomplete: "name", maxlength: "255" }, "Optional"],
-        ["email", "Email", "input", { type: "email", autocomplete: "email", maxlength: "255" }, "Optional: so we can write back if you leave"],
-        ["message", "Message", "textarea", { rows: "3", maxlength: String(config.max_message_chars), required: "" }, null],
+        ["name", t("name_label"), "input", { type: "text", autocomplete: "name", maxlength: "255" }, t("optional")],
+        ["email", t("email_label"), "input", { type: "email", autocomplete: "email", maxlength: "255" }, t("email_note")],
+        ["message", t("message_label"), "textarea", { rows: "3", maxlength: String(config.max_message_chars), required: "" }, null],
       ].forEach(function (spec) {
         var id = fieldId(spec[0]);
         var errorId = id + "-error";
@@ -800,8 +881,8 @@
       ui.formError = el("p", { class: "error", role: "alert" });
       form.appendChild(ui.formError);
       var buttons = el("div", { class: "buttons" });
-      ui.formCancel = el("button", { class: "cancel", type: "button" }, "Cancel");
-      ui.formSend = el("button", { class: "send", type: "submit" }, "Send");
+      ui.formCancel = el("button", { class: "cancel", type: "button" }, t("cancel"));
+      ui.formSend = el("button", { class: "send", type: "submit" }, t("send"));
       buttons.appendChild(ui.formCancel);
       buttons.appendChild(ui.formSend);
       form.appendChild(buttons);
@@ -814,10 +895,20 @@
 
     /* ------------------------------------------------------------- messages -- */
 
+    // In the widget's language, not the page's or the browser's: an Arabic widget shows
+    // Arabic times.
+    var timeFormat = null;
     function clockTime(iso) {
       var date = iso ? new Date(iso) : new Date();
       if (isNaN(date.getTime())) return "";
-      return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      if (!timeFormat) {
+        try {
+          timeFormat = new Intl.DateTimeFormat(LANGUAGE || undefined, { hour: "numeric", minute: "2-digit" });
+        } catch (e) {
+          timeFormat = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
+        }
+      }
+      return timeFormat.format(date);
     }
 
     function bubble(kind, who, text, iso) {
@@ -840,7 +931,7 @@
       if (line.hint && line.role !== "user") {
         // The hint itself opens the form. Its own name: "Speak to a human" is the permanent
         // button's (DESIGN.md section 6), and two buttons of one name would clash.
-        var offer = el("button", { class: "chip offer", type: "button" }, "Talk to a person");
+        var offer = el("button", { class: "chip offer", type: "button" }, t("talk_to_person"));
         offer.addEventListener("click", openForm);
         offer.hidden = !canAskForHuman();
         li.insertBefore(offer, li.querySelector("time"));
@@ -857,7 +948,7 @@
     function supportBubble(m) {
       if (m.sender_type === "system") return bubble("system", null, m.text, m.created_at);
       if (m.sender_type === "user") return bubble("mine", null, m.text, m.created_at);
-      return bubble("agent", m.sender_name || "Agent", m.text, m.created_at);
+      return bubble("agent", m.sender_name || t("agent"), m.text, m.created_at);
     }
 
     function showSupportMessage(m) {
@@ -884,7 +975,7 @@
     function pendingBubble(item) {
       var li = bubble("mine pending", null, item.text, null);
       li.setAttribute("data-client-id", item.client_id);
-      li.querySelector("time").textContent = "Sending…";
+      li.querySelector("time").textContent = t("sending");
       ui.log.appendChild(li);
       scrollDown();
     }
@@ -908,10 +999,10 @@
 
     function statusText(status) {
       var agentName = store.agentName();
-      if (status === "pending") return "Waiting for an agent";
-      if (status === "active") return (agentName || "An agent") + " joined";
-      if (status === "resolved") return "Resolved. Write again if you need more help.";
-      if (status === "closed") return "This conversation is closed.";
+      if (status === "pending") return t("status_pending");
+      if (status === "active") return agentName ? t("status_active_named", { name: agentName }) : t("status_active");
+      if (status === "resolved") return t("status_resolved");
+      if (status === "closed") return t("status_closed");
       return "";
     }
 
@@ -925,7 +1016,7 @@
     }
 
     function showOffline() {
-      showNotice("You are offline. Your messages will be sent when the connection is back.");
+      showNotice(t("offline"));
       ui.notice.setAttribute("data-offline", "1");
     }
 
@@ -940,7 +1031,7 @@
     var typingHideTimer = null;
     function showAgentTyping(isTyping) {
       clearTimeout(typingHideTimer);
-      ui.typing.textContent = (store.agentName() || "The agent") + " is typing…";
+      ui.typing.textContent = store.agentName() ? t("agent_typing_named", { name: store.agentName() }) : t("agent_typing");
       ui.typing.hidden = !isTyping || store.status() === "closed";
       if (isTyping) {
         typingHideTimer = setTimeout(function () {
@@ -1021,7 +1112,7 @@
           ui.human.classList.toggle("attention", !!data.handoff_suggested);
         })
         .catch(function (error) {
-          showNotice(error.status ? error.message : "You seem to be offline. Please try again.");
+          showNotice(error.status ? error.message : t("offline_retry"));
         })
         .then(function () {
           busy = false;
@@ -1066,8 +1157,8 @@
       var email = ui.formFields.email.field.value.trim();
       var message = ui.formFields.message.field.value.trim();
       setFieldError("name", "");
-      setFieldError("email", email && !EMAIL_RE.test(email) ? "Enter a valid email address, or leave it empty." : "");
-      setFieldError("message", message ? "" : "Please write a message.");
+      setFieldError("email", email && !EMAIL_RE.test(email) ? t("email_invalid") : "");
+      setFieldError("message", message ? "" : t("message_required"));
       ui.formError.textContent = "";
       var invalid = ["email", "message"].filter(function (n) {
         return ui.formFields[n].field.getAttribute("aria-invalid") === "true";
@@ -1102,7 +1193,7 @@
           if (errors.user_email) setFieldError("email", errors.user_email[0]);
           if (errors.user_name) setFieldError("name", errors.user_name[0]);
           if (errors.initial_message) setFieldError("message", errors.initial_message[0]);
-          ui.formError.textContent = error.status ? error.message : "You seem to be offline. Please try again.";
+          ui.formError.textContent = error.status ? error.message : t("offline_retry");
         })
         .then(function () {
           ui.formSend.disabled = false;
@@ -1120,7 +1211,7 @@
         })
         .catch(function (error) {
           if (error.status === 409) live.refreshRequest();
-          else showNotice(error.status ? error.message : "You seem to be offline. Please try again.");
+          else showNotice(error.status ? error.message : t("offline_retry"));
         })
         .then(function () {
           ui.end.disabled = false;
@@ -1216,6 +1307,7 @@
   /* -------------------------------------------------------------------- start -- */
 
   function startWidget(config) {
+    useLanguage(config);
     view.start(config);
     live.start(config);
   }

@@ -46,7 +46,9 @@ def test_config_shows_what_the_widget_needs_and_nothing_private(db: None) -> Non
     chatbot = ChatbotFactory(name="Shop", welcome_text="Hello!", primary_color="#112233")
     response = APIClient().get(f"/api/chatbots/{chatbot.key}/config")
     assert response.status_code == 200
-    assert response.json() == {
+    body = response.json()
+    strings = body.pop("strings")
+    assert body == {
         "key": chatbot.key,
         "name": "Shop",
         "welcome_text": "Hello!",
@@ -54,7 +56,11 @@ def test_config_shows_what_the_widget_needs_and_nothing_private(db: None) -> Non
         "human_support_enabled": True,
         "message_page_size": 500,
         "max_message_chars": 5000,
+        "language": "en",
+        "dir": "ltr",
+        "offline_message": "",
     }
+    assert strings["open_chat"] == "Open chat"  # the catalog: tests/chatbots/test_languages.py
 
 
 def test_config_tells_the_widget_when_human_support_is_off(db: None) -> None:

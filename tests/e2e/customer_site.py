@@ -40,8 +40,12 @@ class CustomerSite:
     def origin(self) -> str:
         return f"http://localhost:{self.port}"
 
-    def url(self, chatbot_key: str, *, css: str = "plain") -> str:
-        query = urllib.parse.urlencode({"key": chatbot_key, "css": css})
+    def url(self, chatbot_key: str, *, css: str = "plain", lang: str | None = None) -> str:
+        """The shop's page; `lang` becomes the script tag's `data-lang`."""
+        params = {"key": chatbot_key, "css": css}
+        if lang is not None:
+            params["lang"] = lang
+        query = urllib.parse.urlencode(params)
         return f"{self.origin}/shop?{query}"
 
 
@@ -78,13 +82,15 @@ def customer_handler(site: CustomerSite) -> type[BaseHTTPRequestHandler]:
                 key = html.escape(query.get("key", [""])[0])
                 css = "aggressive" if query.get("css", [""])[0] == "aggressive" else "plain"
                 src = html.escape(f"{site.service_url}/static/widget/chatbot-widget.js")
+                lang = query.get("lang")
+                data_lang = f" data-lang='{html.escape(lang[0])}'" if lang else ""
                 self._send(
                     "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
                     "<meta name='viewport' content='width=device-width, initial-scale=1'>"
                     f"<title>Customer shop</title><link rel='stylesheet' href='/{css}.css'>"
                     "</head><body><main><h1>Customer shop</h1>"
                     "<p>Our products are the best. Ask our assistant anything.</p></main>"
-                    f"<script src='{src}' data-chatbot='{key}' async></script>"
+                    f"<script src='{src}' data-chatbot='{key}'{data_lang} async></script>"
                     "</body></html>",
                     "text/html; charset=utf-8",
                     csp=True,

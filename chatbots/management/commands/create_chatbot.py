@@ -1,4 +1,5 @@
-"""python manage.py create_chatbot NAME --admin-email EMAIL [--agent USER]... [--origin URL]..."""
+"""python manage.py create_chatbot NAME --admin-email EMAIL [--agent USER]... [--origin URL]...
+[--welcome TEXT] [--language CODE]"""
 
 from __future__ import annotations
 
@@ -40,6 +41,11 @@ class Command(BaseCommand):
         parser.add_argument("--agent", action="append", default=[], metavar="USERNAME")
         parser.add_argument("--origin", action="append", default=[], metavar="URL")
         parser.add_argument("--welcome", default=None)
+        parser.add_argument(
+            "--language",
+            default=None,
+            help="The chatbot's default language (a code of settings.LANGUAGES, e.g. de).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         users = get_user_model().objects
@@ -54,6 +60,8 @@ class Command(BaseCommand):
         }
         if options["welcome"] is not None:
             data["welcome_text"] = options["welcome"]
+        if options["language"] is not None:
+            data["language"] = options["language"]
         serializer = ChatbotSerializer(data=data, context={"request": _OperatorRequest()})
         try:
             serializer.is_valid(raise_exception=True)
