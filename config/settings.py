@@ -4,6 +4,7 @@ Development needs nothing set: SQLite, in-memory channel layer, local-memory cac
 console email. With DEBUG off, SECRET_KEY and ALLOWED_HOSTS must be given.
 """
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "channels",
     "anymail",
     "django_tasks_db",
+    "axes",
     "chatbots",
     "support",
 ]
@@ -74,6 +76,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -249,6 +253,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out (username, address) pair before the password
+# is even checked, on the console's and the admin's login alike.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF", default=15.0))
+# One username from one address: a stranger guessing an agent's password does not lock
+# the agent out everywhere, and one office address does not lock out all its agents.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "core.login_protection.request_client_ip"
+AXES_LOCKOUT_CALLABLE = "core.login_protection.lockout_response"
 LOGIN_URL = "/console/login/"
 LOGIN_REDIRECT_URL = "/console/"
 LOGOUT_REDIRECT_URL = "/console/login/"
