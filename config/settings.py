@@ -65,6 +65,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: its time covers every other middleware (support/metrics/instrumentation.py).
+    "support.metrics.instrumentation.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -392,6 +394,16 @@ WHITENOISE_ALLOW_ALL_ORIGINS = True
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=DEBUG)
 
 DEMO_PAGE = env.bool("DEMO_PAGE", default=DEBUG)
+
+# --- Metrics (docs/operations.md) --------------------------------------------------------------
+# `GET /metrics` answers a caller sending `Authorization: Bearer <METRICS_TOKEN>`; unset, 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Where prometheus-client keeps every process's series, so that /metrics of any process
+# adds up all of them (web and worker processes of one machine). Read by prometheus-client
+# from the environment itself; checked here so that a typo stops the start.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
+    _refuse_to_start("PROMETHEUS_MULTIPROC_DIR must be an existing directory.")
 
 from django.utils.translation import gettext_lazy as _  # noqa: E402
 
