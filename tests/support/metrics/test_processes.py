@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from websockets.sync.client import connect
+from websockets.typing import Origin
 
 from tests.factories import ChatbotFactory
-from tests.helpers import live_database_url
+from tests.helpers import live_database_url, wait_until
 from tests.servers import DaphneServer
 from tests.support.metrics.exposition import sample
 from tests.support.realtime.processes.http import start_visitor
@@ -70,3 +72,21 @@ def test_two_processes_each_creating_a_request_add_up_on_either(
         assert sample(text, "handoff_requests_created_total", chatbot=str(chatbot.pk)) == 2
         assert sample(text, "handoff_messages_total", sender_type="user") == 2
         assert sample(text, "handoff_requests_open", status="pending") == 2
+
+
+def test_an_open_visitor_socket_counts_on_every_process_until_it_closes(
+    servers: list[DaphneServer],
+) -> None:
+    a, b = servers
+    chatbot = ChatbotFactory(allowed_origins=[CUSTOMER_ORIGIN])
+    visitor, request_id = start_visitor(
+        a.url, chatbot_key=chatbot.key, origin=CUSTOMER_ORIGIN, name="Vera", first_message="Hi"
+    )
+
+    def visitors_on_b() -> float:
+        return sample(scrape(b), "handoff_websocket_connections", kind="visitor")
+
+    url = f"{a.ws_url}/human-support/ws/{request_id}?token={visitor.bearer}"
+    with connect(url, origin=Origin(CUSTOMER_ORIGIN), proxy=None):
+        wait_until(lambda: visitors_on_b() == 1, timeout=15, what="the socket counted")
+    wait_until(lambda: visitors_on_b() == 0, timeout=15, what="the socket no longer counted")
