@@ -8,11 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from anymail.signals import AnymailTrackingEvent, EventType, tracking
 from django.db import transaction
 from django.test import Client
 
 from core.actors import Agent
 from support import services
+from support.email import outbox
+from support.models import EmailKind, EmailNotification
 from tests.factories import AgentFactory, ChatbotFactory, make_session
 from tests.support.metrics.exposition import sample
 
@@ -113,3 +116,37 @@ def test_the_outbox_gauge_counts_rows_by_status(token: str) -> None:
     session, _ = make_session(chatbot)
     services.request_create(session=session, initial_message="Help")
     assert sample(scrape(), "handoff_email_outbox", status="queued") >= 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_emails_count_by_kind_when_sent_and_when_the_provider_reports_delivery(
+    token: str, settings: Any
+) -> None:
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    chatbot = ChatbotFactory(admin_email="admin@example.com")
+    session, _ = make_session(chatbot)
+    support_request, _ = services.request_create(session=session, initial_message="Help")
+    row = EmailNotification.objects.get(
+        support_request=support_request, kind=EmailKind.ADMIN_NOTIFICATION
+    )
+    before = scrape()
+
+    assert outbox.send_one(row.pk).status == "sent"
+    EmailNotification.objects.filter(pk=row.pk).update(provider_message_id="esp-1")
+    tracking.send(
+        sender=object,
+        event=AnymailTrackingEvent(
+            event_type=EventType.DELIVERED, message_id="esp-1", recipient="admin@example.com"
+        ),
+        esp_name="test",
+    )
+    after = scrape()
+
+    def added(result: str) -> float:
+        labels = {"kind": EmailKind.ADMIN_NOTIFICATION.value, "result": result}
+        return sample(after, "handoff_emails_total", **labels) - sample(
+            before, "handoff_emails_total", **labels
+        )
+
+    assert (added("sent"), added("delivered"), added("failed")) == (1, 1, 0)
+    assert sample(after, "handoff_email_outbox", status="delivered") == 1
