@@ -4,6 +4,7 @@ Development needs nothing set: SQLite, in-memory channel layer, local-memory cac
 console email. With DEBUG off, SECRET_KEY and ALLOWED_HOSTS must be given.
 """
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -58,11 +59,14 @@ INSTALLED_APPS = [
     "channels",
     "anymail",
     "django_tasks_db",
+    "axes",
     "chatbots",
     "support",
 ]
 
 MIDDLEWARE = [
+    # First: its time covers every other middleware (support/metrics/instrumentation.py).
+    "support.metrics.instrumentation.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -79,6 +83,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -255,12 +261,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out (username, address) pair before the password
+# is even checked, on the console's and the admin's login alike.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF", default=15.0))
+# One username from one address: a stranger guessing an agent's password does not lock
+# the agent out everywhere, and one office address does not lock out all its agents.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "core.login_protection.request_client_ip"
+AXES_LOCKOUT_CALLABLE = "core.login_protection.lockout_response"
 LOGIN_URL = "/console/login/"
 LOGIN_REDIRECT_URL = "/console/"
 LOGOUT_REDIRECT_URL = "/console/login/"
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Probes of the load balancer come over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
@@ -381,6 +402,16 @@ WHITENOISE_ALLOW_ALL_ORIGINS = True
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=DEBUG)
 
 DEMO_PAGE = env.bool("DEMO_PAGE", default=DEBUG)
+
+# --- Metrics (docs/operations.md) --------------------------------------------------------------
+# `GET /metrics` answers a caller sending `Authorization: Bearer <METRICS_TOKEN>`; unset, 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Where prometheus-client keeps every process's series, so that /metrics of any process
+# adds up all of them (web and worker processes of one machine). Read by prometheus-client
+# from the environment itself; checked here so that a typo stops the start.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
+    _refuse_to_start("PROMETHEUS_MULTIPROC_DIR must be an existing directory.")
 
 from django.utils.translation import gettext_lazy as _  # noqa: E402
 

@@ -13,3 +13,4 @@ class SupportConfig(AppConfig):
             checks,  # noqa: F401
             signals,  # noqa: F401
         )
+        from support.metrics import instrumentation  # noqa: F401 - times database statements

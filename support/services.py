@@ -54,6 +54,11 @@ INVALID_CLIENT_ID = _("client_id must be a string of at most {limit} printable c
 # (the email outbox) commits or rolls back with the request. A hook, not an import: the
 # domain does not depend on its email package (support/email/ depends on the domain).
 request_created = Signal()
+# Sent inside the transaction of every change of a request (action: created, joined,
+# resolved, closed, reopened) and of every message stored; their receivers (the metrics,
+# support/signals.py) act on commit, so a rolled-back change counts nothing.
+request_changed = Signal()
+message_stored = Signal()
 
 
 @dataclass(frozen=True)
@@ -98,9 +103,10 @@ def request_create(
                 initial_message=text,
                 language=language or chatbot.language,
             )
-            SupportMessage.objects.create(
+            first = SupportMessage.objects.create(
                 support_request=support_request, sender_type=SenderType.USER, message=text
             )
+            message_stored.send(SupportMessage, support_request=support_request, message=first)
             _queue_created_notifications(support_request)
             _publish_queue(support_request, "created")
     except IntegrityError:
@@ -225,6 +231,7 @@ def message_post(
         if agent is not None and locked.first_response_at is None:
             locked.first_response_at = message.created_at
             locked.save(update_fields=["first_response_at", "updated_at"])
+        message_stored.send(SupportMessage, support_request=locked, message=message)
         events.publish_on_commit(
             events.request_group(locked.request_id),
             events.MessageEvent(
@@ -355,6 +362,7 @@ def _system_message(locked: SupportRequest, text: str) -> SupportMessage:
     message = SupportMessage.objects.create(
         support_request=locked, sender_type=SenderType.SYSTEM, message=text
     )
+    message_stored.send(SupportMessage, support_request=locked, message=message)
     events.publish_on_commit(
         events.request_group(locked.request_id),
         events.MessageEvent(
@@ -379,6 +387,8 @@ def _publish_status(locked: SupportRequest) -> None:
 
 
 def _publish_queue(locked: SupportRequest, action: events.QueueAction) -> None:
+    """Every change of a request ends here: its agents' queues hear it, and the hook too."""
+    request_changed.send(SupportRequest, support_request=locked, action=action)
     events.publish_on_commit(
         events.chatbot_agents_group(locked.chatbot_id),
         events.QueueEvent(

@@ -16,7 +16,8 @@ from django.http import HttpRequest
 from chatbots.models import Chatbot
 from support import languages, permissions, services
 from support.email import outbox, webhooks
-from support.models import SupportRequest
+from support.metrics import recording
+from support.models import SupportMessage, SupportRequest
 from support.realtime import revocation
 
 User = get_user_model()
@@ -61,6 +62,20 @@ def logged_out(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> N
 @receiver(services.request_created, dispatch_uid="support.request_created")
 def request_created(sender: Any, support_request: SupportRequest, **kwargs: Any) -> None:
     outbox.queue_for_new_request(support_request)
+
+
+@receiver(services.request_changed, dispatch_uid="support.request_changed")
+def request_changed(
+    sender: Any, support_request: SupportRequest, action: str, **kwargs: Any
+) -> None:
+    recording.request_changed(support_request=support_request, action=action)
+
+
+@receiver(services.message_stored, dispatch_uid="support.message_stored")
+def message_stored(
+    sender: Any, support_request: SupportRequest, message: SupportMessage, **kwargs: Any
+) -> None:
+    recording.message_stored(support_request=support_request, message=message)
 
 
 @receiver(tracking, dispatch_uid="support.email_tracking")

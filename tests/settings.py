@@ -18,3 +18,10 @@ CHANNEL_LAYERS = {
 
 # Tests make many users: one PBKDF2 iteration instead of a million (tests/hashers.py).
 PASSWORD_HASHERS = ["tests.hashers.FastPBKDF2PasswordHasher"]
+
+# `Client.login` authenticates without a request, which django-axes refuses
+# (tests/backends.py); logins through the views are protected as in production.
+AUTHENTICATION_BACKENDS = [
+    "tests.backends.AxesBackendAllowingClientLogin",
+    "django.contrib.auth.backends.ModelBackend",
+]

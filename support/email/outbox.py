@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from chatbots.selectors import agents_of
 from support.email import rendering
+from support.metrics import recording
 from support.models import (
     AgentPreference,
     EmailKind,
@@ -204,7 +205,11 @@ def _finish(row: EmailNotification, *, status: str, **fields: object) -> None:
     if status == EmailStatus.SENT:
         changes["sent_at"] = now
     # Only while still ours: a lease that ran out may have been taken by another worker.
-    EmailNotification.objects.filter(pk=row.pk, status=EmailStatus.SENDING).update(**changes)
+    finished = EmailNotification.objects.filter(pk=row.pk, status=EmailStatus.SENDING).update(
+        **changes
+    )
+    if finished and status in (EmailStatus.SENT, EmailStatus.FAILED):
+        recording.email_finished(kind=row.kind, result=status)
 
 
 def _record_failure(row: EmailNotification, error: Exception) -> SendOutcome:

@@ -19,13 +19,15 @@ from anymail import urls as anymail_urls
 from anymail.signals import AnymailTrackingEvent, EventType
 from anymail.utils import get_request_basic_auth
 from django.conf import settings
-from django.db.models import Q
+from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 
+from support.metrics import recording
 from support.models import EmailNotification, EmailStatus
 
 logger = logging.getLogger(__name__)
@@ -48,17 +50,30 @@ def record_tracking_event(*, event: AnymailTrackingEvent, esp_name: str) -> None
         rows = rows.filter(recipient__iexact=event.recipient)
     when = event.timestamp or timezone.now()
     if event.event_type in DELIVERED_EVENTS:
-        rows.filter(status=EmailStatus.SENT).update(
-            status=EmailStatus.DELIVERED, tracked_at=when, updated_at=timezone.now()
+        _mark(
+            rows.filter(status=EmailStatus.SENT),
+            status=EmailStatus.DELIVERED,
+            tracked_at=when,
+            updated_at=timezone.now(),
         )
     elif event.event_type in BOUNCED_EVENTS:
         reason = event.description or event.mta_response or event.reject_reason or ""
-        rows.filter(Q(status__in=_TRACKABLE)).update(
+        _mark(
+            rows.filter(Q(status__in=_TRACKABLE)),
             status=EmailStatus.BOUNCED,
             tracked_at=when,
             last_error=f"{esp_name} {event.event_type}: {reason}"[:2000],
             updated_at=timezone.now(),
         )
+
+
+def _mark(rows: QuerySet[EmailNotification], *, status: str, **changes: object) -> None:
+    """Change the rows' status and count each (by kind) once the change commits."""
+    with transaction.atomic():
+        kinds = dict(rows.select_for_update().values_list("pk", "kind"))
+        EmailNotification.objects.filter(pk__in=kinds).update(status=status, **changes)
+        for kind in kinds.values():
+            recording.email_finished(kind=kind, result=status)
 
 
 def _webhook_secrets() -> list[str]:

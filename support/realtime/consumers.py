@@ -34,6 +34,7 @@ from core.ratelimit import seconds_until_allowed_async
 from core.throttles import client_ip
 from core.workpool import Busy, InFlight, in_flight, on_live_thread, retry_after_ms
 from support import events, services
+from support.metrics import recording
 from support.models import (
     CLIENT_ID_MAX_LENGTH,
     RequestStatus,
@@ -136,6 +137,7 @@ class HandoffConsumer(AsyncWebsocketConsumer):
         # Events committed on the database threads are sent from this loop (events.py).
         events.publisher.bind(asyncio.get_running_loop())
         await super().websocket_connect(message)
+        recording.socket_opened(self)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         handler = getattr(self, get_handler_name(message), None)
@@ -210,6 +212,7 @@ class HandoffConsumer(AsyncWebsocketConsumer):
         await self.close(code)
 
     async def disconnect(self, code: int) -> None:
+        recording.socket_closed(self)
         self.finished = True
         await self.leave_groups()
 
