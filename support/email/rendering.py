@@ -124,7 +124,7 @@ def context_for(notification: EmailNotification) -> dict[str, Any]:
     return {
         "kind": notification.kind,
         "chatbot_name": support_request.chatbot.name,
-        "visitor_name": support_request.user_name or "",
+        "visitor_name": clean_single_line(support_request.user_name),
         "visitor_email": support_request.user_email or "",
         "initial_message": support_request.initial_message,
         "created_at": support_request.created_at,

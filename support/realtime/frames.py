@@ -7,9 +7,15 @@ Every refusal of a client frame is a DomainError (core/errors.py) with a stable
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from core.errors import DomainError
+from core.text import contains_lone_surrogate
+
+logger = logging.getLogger(__name__)
 
 # Close codes of a refused or ended connection (the socket is accepted first, so that a
 # browser sees the code rather than a failed handshake).
@@ -27,6 +33,8 @@ RATE_LIMITED = "Too many {what}; slow down."
 RATE_LIMITED_FOR = "Too many {what}; try again in {seconds} s."
 INVALID_FIELD = "`{field}` must be {kind}."
 INVALID_AFTER = "`after` must be a non-negative integer; no history was sent."
+TOO_DEEP = _("A frame may not nest JSON this deeply.")
+LONE_SURROGATE = _("A frame may not carry a lone surrogate (an invalid character).")
 SERVER_ERROR = "The server could not handle this frame; retry with the same client_id."
 
 
@@ -59,8 +67,16 @@ def parse_frame(text_data: str | None, bytes_data: bytes | None, *, limit: int) 
         frame = json.loads(text_data)
     except ValueError:
         raise FrameError("invalid_json", INVALID_JSON) from None
+    except RecursionError:
+        # One line, no traceback: a stranger may send this frame again and again.
+        logger.warning("refused a frame nested too deeply")
+        raise FrameError("invalid", str(TOO_DEEP)) from None
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
         raise FrameError("invalid_json", INVALID_JSON)
+    # `"\ud800"` decodes to a str no database or UTF-8 encoder accepts; HTTP refuses it
+    # in DRF's CharField, sockets here, for every field at once (text, names, client_id).
+    if contains_lone_surrogate(json.dumps(frame, ensure_ascii=False)):
+        raise FrameError("invalid", str(LONE_SURROGATE))
     return frame
 
 
