@@ -301,6 +301,10 @@ WS_MESSAGES_PER_SECOND = env.float("WS_MESSAGES_PER_SECOND", default=1.0)
 WS_TYPING_BURST = env.int("WS_TYPING_BURST", default=10)
 WS_TYPING_PER_SECOND = env.float("WS_TYPING_PER_SECOND", default=2.0)
 WS_TYPING_RELAY_SECONDS = env.float("WS_TYPING_RELAY_SECONDS", default=2.0)
+# Open sockets of one visitor session and of one client address (all processes, counted in
+# Redis when REDIS_URL is set); past either cap a visitor's socket is refused with 4429.
+WS_MAX_SOCKETS_PER_SESSION = env.int("WS_MAX_SOCKETS_PER_SESSION", default=10)
+WS_MAX_SOCKETS_PER_IP = env.int("WS_MAX_SOCKETS_PER_IP", default=100)
 
 # --- The live path (core/workpool.py, docs/performance.md) -----------------------------------
 # Database threads of the live path per process (socket frames, their admission, the HTTP
@@ -347,6 +351,8 @@ REST_FRAMEWORK = {
         "request_create_session": env.str("RATE_REQUEST_CREATE_SESSION", default="5/min"),
         "visitor_message_ip": env.str("RATE_VISITOR_MESSAGE_IP", default="120/min"),
         "visitor_message_session": env.str("RATE_VISITOR_MESSAGE_SESSION", default="30/min"),
+        # Typing frames of one visitor session, all its sockets together (not an HTTP rate).
+        "visitor_typing_session": env.str("RATE_VISITOR_TYPING_SESSION", default="120/min"),
     },
 }
 SPECTACULAR_SETTINGS = {

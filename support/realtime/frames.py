@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401  # no or bad credentials
 CLOSE_FORBIDDEN = 4403  # not yours, wrong origin, or access ended
 CLOSE_NOT_FOUND = 4404  # no such request
+CLOSE_TOO_MANY = 4429  # this visitor session or client address has too many open sockets
 # The channel layer is unavailable: reconnect later with ?after=. Not 1013 ("try again
 # later" in RFC 6455's registry): daphne's transport sends only 1000 and 3000-4999.
 CLOSE_TRY_AGAIN = 4503
