@@ -204,11 +204,13 @@ def test_visitor_text_cannot_pass_for_our_own_lines_in_the_plain_text_part(
     confirmation_text = smtp_server.to("vera@example.com")[0].text
     # Our link comes first; every line the visitor wrote is quoted, the fake link included.
     assert re.findall(r"https?://\S+", admin_text)[0] == _console(support_request)
+    for visitor_line in TEXT_INJECTION.splitlines():
+        quoted = f"> {visitor_line}".rstrip()
+        assert quoted in admin_text.splitlines(), (quoted, admin_text)
+    # The visitor's confirmation carries nothing they wrote (they choose its address).
+    assert FAKE_LINK not in confirmation_text
     for text, our_links in ((admin_text, 1), (confirmation_text, 0)):
         lines = text.splitlines()
-        for visitor_line in TEXT_INJECTION.splitlines():
-            quoted = f"> {visitor_line}".rstrip()
-            assert quoted in lines, (quoted, text)
         assert not any(line.strip() == FAKE_LINK for line in lines)
         assert sum(line.startswith("Open the request") for line in lines) == our_links
 
