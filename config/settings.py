@@ -241,14 +241,14 @@ TRANSCRIPT_LIST_MESSAGES = env.int("TRANSCRIPT_LIST_MESSAGES", default=50)
 VISITOR_CONFIRMATION_INTERVAL_MINUTES = env.float(
     "VISITOR_CONFIRMATION_INTERVAL_MINUTES", default=60.0
 )
-# A visitor's token stops working after this many days without use (0: never).
-VISITOR_TOKEN_DAYS = env.int("VISITOR_TOKEN_DAYS", default=30)
 # At most this many visitor confirmations per chatbot in 24 hours (0: no limit).
 VISITOR_CONFIRMATIONS_PER_CHATBOT_PER_DAY = env.int(
     "VISITOR_CONFIRMATIONS_PER_CHATBOT_PER_DAY", default=200
 )
 
 # --- Auth, sessions, security -------------------------------------------------------------
+# A visitor's token stops working after this many days without use (0: never).
+VISITOR_TOKEN_DAYS = env.int("VISITOR_TOKEN_DAYS", default=30)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
