@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from core.errors import InvalidInput
 
@@ -48,8 +49,23 @@ def clean_message(value: str | None) -> str:
     return _CONTROL_EXCEPT_NEWLINE.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
 
 
+def refuse_lone_surrogates(value: str | None, *, field: str) -> None:
+    """InvalidInput naming `field` if `value` holds a lone surrogate: every transport's
+    text (DRF's CharField refuses it over HTTP; socket frames, commands, the admin come here)."""
+    if value and contains_lone_surrogate(value):
+        raise InvalidInput(field, gettext("Surrogate characters are not allowed."))
+
+
+def clean_name(value: str | None, *, field: str, max_length: int) -> str:
+    """A person's name (or address) as stored: one line, no control or bidirectional
+    characters; InvalidInput naming `field` for a lone surrogate."""
+    refuse_lone_surrogates(value, field=field)
+    return clean_single_line(value, max_length=max_length)
+
+
 def require_text(value: str | None, *, field: str) -> str:
     """A cleaned, non-blank message within MAX_MESSAGE_CHARS, or InvalidInput naming `field`."""
+    refuse_lone_surrogates(value, field=field)
     text = clean_message(value)
     if not text:
         raise InvalidInput(field, "This field may not be blank.", code="blank")
