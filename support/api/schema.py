@@ -73,8 +73,7 @@ ERROR_STATUSES = {
     "413": "Body over MAX_BODY_BYTES.",
     "415": "A body that is not JSON.",
     "429": "Rate limited; `Retry-After` says when to try again.",
-    "503": "Busy: nothing was stored; send again after `Retry-After` with the same "
-    "`client_id`.",
+    "503": "Busy: nothing was stored; send again after `Retry-After` with the same `client_id`.",
 }
 # POSTs that go through the status machine or the client_id rule (409).
 _STATE_CHANGES = ("/join", "/resolve", "/close", "/messages")
