@@ -63,7 +63,11 @@ def test_generated_calls_get_only_documented_statuses_and_no_server_error(
     api_schema: Any, visitor_token: str, superuser_headers: dict[str, str]
 ) -> None:
     checks = [not_a_server_error, status_code_conformance]
-    callers = ({}, {"Authorization": f"Bearer {visitor_token}"}, superuser_headers)
+    callers: list[dict[str, str]] = [
+        {},
+        {"Authorization": f"Bearer {visitor_token}"},
+        superuser_headers,
+    ]
     for found in api_schema.get_all_operations():
         operation = found.ok()
 
