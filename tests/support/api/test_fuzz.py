@@ -6,6 +6,7 @@ examples per operation, derandomized, so a CI run takes seconds and repeats itse
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -22,6 +23,13 @@ from tests.factories import ChatbotFactory, SuperuserFactory
 from tests.helpers import visitor_client
 
 pytestmark = pytest.mark.django_db
+
+
+@dataclass(frozen=True)
+class Caller:
+    headers: dict[str, str]
+    cookies: dict[str, str]
+
 
 # Per operation: enough to reach every branch of input checking, few enough for CI.
 EXAMPLES_PER_OPERATION = 15
@@ -46,27 +54,27 @@ def visitor_token(db: None) -> str:
 
 
 @pytest.fixture
-def superuser_headers(db: None) -> dict[str, str]:
-    """A logged-in superuser's cookie and CSRF token: every agent endpoint, and chatbots'
+def superuser(db: None) -> Caller:
+    """A logged-in superuser's cookies and CSRF token: every agent endpoint, and chatbots'
     creation and changes, take generated bodies too."""
     client = Client()
     client.force_login(SuperuserFactory())
     csrf = "c" * 32
-    return {
-        "Cookie": f"sessionid={client.cookies['sessionid'].value}; csrftoken={csrf}",
-        "X-CSRFToken": csrf,
-    }
+    return Caller(
+        headers={"X-CSRFToken": csrf},
+        cookies={"sessionid": client.cookies["sessionid"].value, "csrftoken": csrf},
+    )
 
 
 # schemathesis's own pytest plugin does not run under pytest 9: its cases are drawn here.
 def test_generated_calls_get_only_documented_statuses_and_no_server_error(
-    api_schema: Any, visitor_token: str, superuser_headers: dict[str, str]
+    api_schema: Any, visitor_token: str, superuser: Caller
 ) -> None:
     checks = [not_a_server_error, status_code_conformance]
-    callers: list[dict[str, str]] = [
-        {},
-        {"Authorization": f"Bearer {visitor_token}"},
-        superuser_headers,
+    callers = [
+        Caller(headers={}, cookies={}),
+        Caller(headers={"Authorization": f"Bearer {visitor_token}"}, cookies={}),
+        superuser,
     ]
     for found in api_schema.get_all_operations():
         operation = found.ok()
@@ -80,7 +88,10 @@ def test_generated_calls_get_only_documented_statuses_and_no_server_error(
             database=None,
         )
         def calls(case: Any) -> None:
-            for headers in callers:
-                case.call_and_validate(headers=headers, checks=checks)
+            generated = dict(case.cookies or {})
+            for caller in callers:
+                # The transport's cookie jar would drop a Cookie header: cookies go here.
+                case.cookies = {**generated, **caller.cookies}
+                case.call_and_validate(headers=caller.headers, checks=checks)
 
         calls()
