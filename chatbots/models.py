@@ -8,6 +8,8 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Now
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
@@ -137,6 +139,10 @@ class ChatSession(models.Model):
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     origin = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the token last let someone in, to the hour (chatbots/selectors.py): a token
+    # unused for VISITOR_TOKEN_DAYS no longer does.
+    # (A database default too: the original schema's SQL inserts sessions without it.)
+    last_used_at = models.DateTimeField(default=timezone.now, db_default=Now())
 
     class Meta:
         db_table = "chat_sessions"

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
+from chatbots import services
 from chatbots.ids import can_exist
 from chatbots.models import Chatbot, ChatSession, hash_token
 from core.actors import agent_users
 
 
 def session_for_token(token: str | None) -> ChatSession | None:
-    """The visitor session a bearer token belongs to, or None.
+    """The visitor session a bearer token belongs to, or None (also when the token went
+    unused for VISITOR_TOKEN_DAYS). The one check of HTTP and sockets alike.
 
-    Looked up by the token's SHA-256 (indexed), then compared in constant time.
+    Looked up by the token's SHA-256 (indexed), then compared in constant time. A token
+    that lets someone in marks its session used (at most one write an hour).
     """
     if not token:
         return None
@@ -24,6 +30,11 @@ def session_for_token(token: str | None) -> ChatSession | None:
     )
     if session is None or not session.token_matches(token):
         return None
+    now = timezone.now()
+    days = settings.VISITOR_TOKEN_DAYS
+    if days > 0 and now - session.last_used_at > timedelta(days=days):
+        return None
+    services.session_mark_used(session=session, now=now)
     return session
 
 

@@ -7,6 +7,7 @@ then call one of these functions.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -38,6 +39,18 @@ def session_start(*, chatbot: Chatbot, origin: str = "") -> tuple[ChatSession, s
     token = session.issue_token()
     session.save()
     return session, token
+
+
+# A session's last use is written at most this often: not a write per call.
+SESSION_USE_RESOLUTION = timedelta(hours=1)
+
+
+def session_mark_used(*, session: ChatSession, now: datetime) -> None:
+    """Its token was used now: keep it alive (VISITOR_TOKEN_DAYS counts from here)."""
+    if now - session.last_used_at < SESSION_USE_RESOLUTION:
+        return
+    ChatSession.objects.filter(pk=session.pk).update(last_used_at=now)
+    session.last_used_at = now
 
 
 def bot_message(

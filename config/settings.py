@@ -253,8 +253,14 @@ TRANSCRIPT_LIST_MESSAGES = env.int("TRANSCRIPT_LIST_MESSAGES", default=50)
 VISITOR_CONFIRMATION_INTERVAL_MINUTES = env.float(
     "VISITOR_CONFIRMATION_INTERVAL_MINUTES", default=60.0
 )
+# At most this many visitor confirmations per chatbot in 24 hours (0: no limit).
+VISITOR_CONFIRMATIONS_PER_CHATBOT_PER_DAY = env.int(
+    "VISITOR_CONFIRMATIONS_PER_CHATBOT_PER_DAY", default=200
+)
 
 # --- Auth, sessions, security -------------------------------------------------------------
+# A visitor's token stops working after this many days without use (0: never).
+VISITOR_TOKEN_DAYS = env.int("VISITOR_TOKEN_DAYS", default=30)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -328,6 +334,10 @@ WS_MESSAGES_PER_SECOND = env.float("WS_MESSAGES_PER_SECOND", default=1.0)
 WS_TYPING_BURST = env.int("WS_TYPING_BURST", default=10)
 WS_TYPING_PER_SECOND = env.float("WS_TYPING_PER_SECOND", default=2.0)
 WS_TYPING_RELAY_SECONDS = env.float("WS_TYPING_RELAY_SECONDS", default=2.0)
+# Open sockets of one visitor session and of one client address (all processes, counted in
+# Redis when REDIS_URL is set); past either cap a visitor's socket is refused with 4429.
+WS_MAX_SOCKETS_PER_SESSION = env.int("WS_MAX_SOCKETS_PER_SESSION", default=10)
+WS_MAX_SOCKETS_PER_IP = env.int("WS_MAX_SOCKETS_PER_IP", default=100)
 
 # --- The live path (core/workpool.py, docs/performance.md) -----------------------------------
 # Database threads of the live path per process (socket frames, their admission, the HTTP
@@ -364,9 +374,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.BoundedJSONParser"],
     "EXCEPTION_HANDLER": "core.http_errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "support.api.schema.HandoffAutoSchema",
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {
         "session_create_ip": env.str("RATE_SESSION_CREATE_IP", default="30/min"),
@@ -376,6 +386,8 @@ REST_FRAMEWORK = {
         "request_create_session": env.str("RATE_REQUEST_CREATE_SESSION", default="5/min"),
         "visitor_message_ip": env.str("RATE_VISITOR_MESSAGE_IP", default="120/min"),
         "visitor_message_session": env.str("RATE_VISITOR_MESSAGE_SESSION", default="30/min"),
+        # Typing frames of one visitor session, all its sockets together (not an HTTP rate).
+        "visitor_typing_session": env.str("RATE_VISITOR_TYPING_SESSION", default="120/min"),
     },
 }
 SPECTACULAR_SETTINGS = {

@@ -211,6 +211,11 @@ class EmailNotification(models.Model):
     kind = models.CharField(max_length=32, choices=EmailKind.choices, verbose_name=_("kind"))
     # As long as the addresses it copies (SupportRequest.user_email, Chatbot.admin_email).
     recipient = models.EmailField(max_length=255, verbose_name=_("recipient"))
+    # The recipient as the visitor confirmation's limits compare it (lowercase, no +tag,
+    # no dots at Gmail: support/email/outbox.py); the limit's lookup. Empty on older rows.
+    recipient_key = models.CharField(
+        max_length=255, blank=True, default="", verbose_name=_("recipient key")
+    )
     status = models.CharField(
         max_length=16,
         choices=EmailStatus.choices,
@@ -251,6 +256,11 @@ class EmailNotification(models.Model):
             models.Index(fields=["-created_at", "-id"], name="email_created_idx"),
             # The visitor confirmation's per-address limit (support/email/outbox.py).
             models.Index(fields=["recipient", "kind", "created_at"], name="email_recipient_idx"),
+            models.Index(
+                fields=["recipient_key", "kind", "created_at"], name="email_recipient_key_idx"
+            ),
+            # The visitor confirmations of a chatbot per day: by request, then time.
+            models.Index(fields=["kind", "created_at"], name="email_kind_created_idx"),
         ]
 
     def __str__(self) -> str:

@@ -32,7 +32,7 @@ from core.errors import (
     InvalidTransition,
     RequestClosed,
 )
-from core.text import clean_single_line, require_text
+from core.text import clean_name, require_text
 from support import events
 from support.models import (
     CLIENT_ID_MAX_LENGTH,
@@ -87,8 +87,8 @@ def request_create(
     if not chatbot.human_support_enabled:
         raise Forbidden(HUMAN_SUPPORT_OFF)
     text = require_text(initial_message, field="initial_message")
-    name = clean_single_line(user_name, max_length=NAME_MAX_LENGTH) or None
-    email = clean_single_line(user_email, max_length=NAME_MAX_LENGTH).lower() or None
+    name = clean_name(user_name, field="user_name", max_length=NAME_MAX_LENGTH) or None
+    email = clean_name(user_email, field="user_email", max_length=NAME_MAX_LENGTH).lower() or None
 
     existing = _open_request_of(session)
     if existing is not None:

@@ -497,6 +497,15 @@
       return lang ? [lang] : [];
     }
 
+    /* A stranger's text, isolated: its bidirectional controls ("\u202egnp.exe") cannot
+       reorder what is around it, and it takes its own direction. */
+    function isolated(tag, className, text) {
+      var node = el(tag, className);
+      node.dir = "auto";
+      node.appendChild(el("bdi", null, text));
+      return node;
+    }
+
     function clockTime(iso) {
       var date = new Date(iso);
       if (isNaN(date.getTime())) return "";
@@ -571,7 +580,7 @@
         tr.appendChild(who);
         tr.appendChild(el("td", null, r.chatbot.name));
         var first = r.initial_message || "";
-        tr.appendChild(el("td", "excerpt", first.length > 120 ? first.slice(0, 119) + "…" : first));
+        tr.appendChild(isolated("td", "excerpt", first.length > 120 ? first.slice(0, 119) + "…" : first));
         tr.appendChild(lastCell);
         return tr;
       }
@@ -687,7 +696,7 @@
         statusCell.appendChild(statusBadge(r.status));
         tr.appendChild(statusCell);
         var first = r.initial_message || "";
-        tr.appendChild(el("td", "excerpt", first.length > 100 ? first.slice(0, 99) + "…" : first));
+        tr.appendChild(isolated("td", "excerpt", first.length > 100 ? first.slice(0, 99) + "…" : first));
         tr.appendChild(el("td", "agent", r.agent_name || ""));
         var created = el("td");
         var time = el("time", null, fullTime(r.created_at));
@@ -855,7 +864,7 @@
         var time = el("time", null, clockTime(m.created_at));
         time.setAttribute("datetime", m.created_at);
         li.appendChild(time);
-        li.appendChild(el("p", "text", m.text));
+        li.appendChild(isolated("p", "text", m.text));
         // Keep id order even if a replayed message arrives after a newer live one.
         var after = null;
         Array.prototype.some.call(thread.querySelectorAll("li[data-id]"), function (other) {
@@ -929,7 +938,7 @@
         var li = el("li", "line sender-admin is-pending");
         li.dataset.clientId = clientId;
         li.appendChild(el("span", "who", me));
-        li.appendChild(el("p", "text", text));
+        li.appendChild(isolated("p", "text", text));
         thread.appendChild(li);
         input.value = "";
         showError("");

@@ -914,7 +914,8 @@
     function bubble(kind, who, text, iso) {
       var li = el("li", { class: "msg " + kind });
       if (who) li.appendChild(el("span", { class: "who" }, who));
-      li.appendChild(el("span", { class: "text" }, text));
+      // dir="auto" isolates the text: its bidirectional controls stay inside it.
+      li.appendChild(el("span", { class: "text", dir: "auto" }, text));
       var time = el("time", null, clockTime(iso));
       if (iso) time.setAttribute("datetime", iso);
       li.appendChild(time);

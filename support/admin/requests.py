@@ -15,6 +15,8 @@ from django.contrib.admin import ActionLocation
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from chatbots.models import Chatbot
@@ -35,7 +37,7 @@ REQUEST_FIELDS = (
     "user_name",
     "user_email",
     "language",
-    "initial_message",
+    "initial_message_isolated",
     "assigned_agent",
     "created_at",
     "admin_joined_at",
@@ -46,10 +48,21 @@ REQUEST_FIELDS = (
 )
 
 
+def isolated(text: str | None) -> SafeString:
+    """A stranger's text, escaped and isolated: its bidirectional controls ("\u202egnp.exe"
+    would show as "exe.png") cannot reorder anything around it."""
+    return format_html('<bdi dir="auto">{}</bdi>', text or "")
+
+
 class SupportMessageInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = SupportMessage
-    fields = ("id", "created_at", "sender_type", "sender", "message", "client_id")
+    fields = ("id", "created_at", "sender_type", "sender", "message_isolated", "client_id")
     readonly_fields = fields
+
+    @admin.display(description=_("message"))
+    def message_isolated(self, obj: SupportMessage) -> SafeString:
+        return isolated(obj.message)
+
     ordering = ["id"]
     extra = 0
     can_delete = False
@@ -107,6 +120,10 @@ class SupportRequestAdmin(admin.ModelAdmin):
     inlines = [SupportMessageInline]
     actions = ["join_requests", "resolve_requests", "close_requests"]
     list_per_page = 50
+
+    @admin.display(description=_("initial message"))
+    def initial_message_isolated(self, obj: SupportRequest) -> SafeString:
+        return isolated(obj.initial_message)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SupportRequest]:
         served = Chatbot.objects.served_by(request.user).values("id")

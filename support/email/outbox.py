@@ -49,22 +49,54 @@ CANCELLED_REMINDER = "Not sent: the request was no longer pending."
 # --- queueing (inside the caller's transaction) ---------------------------------------
 
 
-def _confirmed_recently(address: str) -> bool:
-    """A confirmation went to `address` within VISITOR_CONFIRMATION_INTERVAL_MINUTES.
+# Mailboxes that ignore dots in the local part (and are one another's alias).
+_DOTLESS_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
 
-    The visitor chooses both the address and the text of the confirmation, which comes
-    from the operator's domain: without this, anyone could use it to mail strangers
-    (sessions are free, and the per-IP limits count requests, not recipients).
+
+def address_key(address: str) -> str:
+    """`address` as one mailbox: lowercase, without a `+tag`, without dots at Gmail, so
+    that `Vic.Tim+1@gmail.com` and `victim@googlemail.com` count as one recipient."""
+    local, _, domain = address.strip().lower().rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain in _DOTLESS_DOMAINS:
+        local = local.replace(".", "")
+        domain = _DOTLESS_DOMAINS[domain]
+    return f"{local}@{domain}"
+
+
+def _may_confirm(address: str, support_request: SupportRequest) -> bool:
+    """Whether a visitor confirmation may go to `address` for this request.
+
+    The visitor chooses the address, and the mail comes from the operator's domain:
+    without limits anyone could use it to mail strangers (sessions are free, and the
+    per-IP limits count requests, not recipients). So one confirmation per mailbox within
+    VISITOR_CONFIRMATION_INTERVAL_MINUTES, and at most
+    VISITOR_CONFIRMATIONS_PER_CHATBOT_PER_DAY per chatbot; the mail carries no text the
+    visitor wrote (templates/emails/visitor_confirmation.*).
     """
+    confirmations = EmailNotification.objects.filter(kind=EmailKind.VISITOR_CONFIRMATION)
     minutes = settings.VISITOR_CONFIRMATION_INTERVAL_MINUTES
-    if minutes <= 0:
-        return False
-    since = timezone.now() - timedelta(minutes=minutes)
-    return EmailNotification.objects.filter(
-        recipient__in={address, address.lower()},
-        kind=EmailKind.VISITOR_CONFIRMATION,
-        created_at__gte=since,
-    ).exists()
+    if minutes > 0:
+        since = timezone.now() - timedelta(minutes=minutes)
+        if confirmations.filter(
+            Q(recipient_key=address_key(address)) | Q(recipient__in={address, address.lower()}),
+            created_at__gte=since,
+        ).exists():
+            return False
+    per_day = settings.VISITOR_CONFIRMATIONS_PER_CHATBOT_PER_DAY
+    if per_day > 0:
+        sent_today = confirmations.filter(
+            support_request__chatbot_id=support_request.chatbot_id,
+            created_at__gte=timezone.now() - timedelta(days=1),
+        ).count()
+        if sent_today >= per_day:
+            logger.warning(
+                "visitor confirmation not sent: chatbot %s reached %d today",
+                support_request.chatbot_id,
+                per_day,
+            )
+            return False
+    return True
 
 
 def queue_for_new_request(support_request: SupportRequest) -> list[EmailNotification]:
@@ -79,7 +111,7 @@ def queue_for_new_request(support_request: SupportRequest) -> list[EmailNotifica
     if admin:
         wanted.append((EmailKind.ADMIN_NOTIFICATION, admin))
     visitor = rendering.valid_address(support_request.user_email)
-    if visitor and not _confirmed_recently(visitor):
+    if visitor and _may_confirm(visitor, support_request):
         wanted.append((EmailKind.VISITOR_CONFIRMATION, visitor))
     seen = {admin.lower()} if admin else set()
     for address in _opted_in_agent_addresses(support_request):
@@ -89,7 +121,10 @@ def queue_for_new_request(support_request: SupportRequest) -> list[EmailNotifica
 
     rows = [
         EmailNotification.objects.create(
-            support_request=support_request, kind=kind, recipient=recipient
+            support_request=support_request,
+            kind=kind,
+            recipient=recipient,
+            recipient_key=address_key(recipient),
         )
         for kind, recipient in wanted
     ]

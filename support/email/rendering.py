@@ -138,18 +138,19 @@ def _capped(text: str, limit: int) -> str:
 def context_for(notification: EmailNotification) -> dict[str, Any]:
     support_request = notification.support_request
     minutes = settings.PENDING_REMINDER_MINUTES
+    confirmation = notification.kind == EmailKind.VISITOR_CONFIRMATION
     return {
         "kind": notification.kind,
         "chatbot_name": support_request.chatbot.name,
-        "visitor_name": support_request.user_name or "",
+        # The visitor's confirmation carries nothing the visitor wrote: they choose where
+        # it goes (support/email/outbox.py).
+        "visitor_name": "" if confirmation else clean_single_line(support_request.user_name),
         "visitor_email": support_request.user_email or "",
-        "initial_message": support_request.initial_message,
+        "initial_message": "" if confirmation else support_request.initial_message,
         "created_at": support_request.created_at,
         "console_url": console_url(support_request),
         "page_url": page_url(support_request),
-        "transcript": transcript_lines(support_request)
-        if notification.kind != EmailKind.VISITOR_CONFIRMATION
-        else [],
+        "transcript": [] if confirmation else transcript_lines(support_request),
         "pending_minutes": int(minutes) if minutes == int(minutes) else minutes,
         # The number that picks the plural form: gettext wants an integer; a fraction of
         # a minute reads as a plural (English "0.5 minutes"; Arabic's "other" form).

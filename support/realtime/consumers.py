@@ -58,11 +58,13 @@ from support.realtime.admission import (
 from support.realtime.delivery import DeliveredIds
 from support.realtime.frames import (
     CLOSE_FORBIDDEN,
+    CLOSE_TOO_MANY,
     CLOSE_TRY_AGAIN,
     INVALID_AFTER,
     RATE_LIMITED_MESSAGES,
     RATE_LIMITED_MESSAGES_FOR,
     RATE_LIMITED_TYPING,
+    RATE_LIMITED_TYPING_FOR,
     SERVER_ERROR,
     AccessLost,
     FrameError,
@@ -73,7 +75,12 @@ from support.realtime.frames import (
     required_str,
     unknown_type,
 )
-from support.realtime.limits import SocketLimits
+from support.realtime.limits import (
+    SocketLimits,
+    SocketSlot,
+    give_back_socket_slot,
+    take_socket_slot,
+)
 from support.selectors import messages_after, parse_cursor
 
 logger = logging.getLogger(__name__)
@@ -272,6 +279,7 @@ class RequestConsumer(HandoffConsumer):
         # write, and a queue per socket is memory that 10,000 idle sockets would all pay.
         self.writes: asyncio.Queue[PendingWrite] | None = None
         self.writer: asyncio.Task[None] | None = None
+        self.slot: SocketSlot | None = None  # a visitor's place under the socket caps
 
     async def connect(self) -> None:
         self.request_id: str = self.scope["url_route"]["kwargs"]["request_id"]
@@ -286,6 +294,15 @@ class RequestConsumer(HandoffConsumer):
         self.actor = admission.actor
         self.support_request = admission.support_request
         self.language = admission.language
+        if isinstance(self.actor, Visitor):
+            self.slot = await take_socket_slot(
+                session_id=self.actor.session.session_id,
+                ip=self.peer_ip(),
+                member=self.channel_name,
+            )
+            if self.slot is None:
+                await self.refuse(CLOSE_TOO_MANY)
+                return
         self.status: str = self.support_request.status
         side = SenderType.ADMIN if isinstance(self.actor, Agent) else SenderType.USER
         self.sender_type: str = side.value
@@ -400,6 +417,9 @@ class RequestConsumer(HandoffConsumer):
 
     async def disconnect(self, code: int) -> None:
         await super().disconnect(code)
+        if self.slot is not None:
+            slot, self.slot = self.slot, None
+            await give_back_socket_slot(slot)
         if self.writes is None or self.writer is None:
             return
         # Messages accepted before the socket closed are still written (the sender may
@@ -413,19 +433,21 @@ class RequestConsumer(HandoffConsumer):
     async def check_visitor_budget(self, visitor: Visitor) -> None:
         """The HTTP message limits (per session, per IP) apply to sockets too: one
         pipelined Redis call from the event loop (core/ratelimit.py)."""
-        peer = self.scope.get("client")
         wait = await seconds_until_allowed_async(
-            "visitor_message",
-            session_id=visitor.session.session_id,
-            ip=client_ip(
-                remote_addr=peer[0] if peer else None,
-                forwarded_for=header(self.scope, "x-forwarded-for"),
-            ),
+            "visitor_message", session_id=visitor.session.session_id, ip=self.peer_ip()
         )
         if wait is not None:
             raise FrameError(
                 "rate_limited", format_lazy(RATE_LIMITED_MESSAGES_FOR, seconds=ceil(wait))
             )
+
+    def peer_ip(self) -> str | None:
+        """The client's address as HTTP's throttles see it (behind a trusted proxy too)."""
+        peer = self.scope.get("client")
+        return client_ip(
+            remote_addr=peer[0] if peer else None,
+            forwarded_for=header(self.scope, "x-forwarded-for"),
+        )
 
     def access_recheck_due(self) -> bool:
         """An agent's access is read again on a write at most every
@@ -460,6 +482,15 @@ class RequestConsumer(HandoffConsumer):
             raise RequestClosed()
         if not self.typing_bucket.take():
             raise FrameError("rate_limited", RATE_LIMITED_TYPING)
+        if isinstance(self.actor, Visitor):
+            # One budget for all the session's sockets (the bucket above is per socket).
+            wait = await seconds_until_allowed_async(
+                "visitor_typing", session_id=self.actor.session.session_id, ip=None
+            )
+            if wait is not None:
+                raise FrameError(
+                    "rate_limited", format_lazy(RATE_LIMITED_TYPING_FOR, seconds=ceil(wait))
+                )
         if self.typing_throttle.should_relay(typing):
             await events.relay_typing(
                 self.request_id,

@@ -7,6 +7,7 @@ Every refusal of a client frame is a DomainError (core/errors.py) with a stable
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from django.utils.text import format_lazy
@@ -14,12 +15,16 @@ from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
 from core.errors import DomainError
+from core.text import contains_lone_surrogate
+
+logger = logging.getLogger(__name__)
 
 # Close codes of a refused or ended connection (the socket is accepted first, so that a
 # browser sees the code rather than a failed handshake).
 CLOSE_UNAUTHENTICATED = 4401  # no or bad credentials
 CLOSE_FORBIDDEN = 4403  # not yours, wrong origin, or access ended
 CLOSE_NOT_FOUND = 4404  # no such request
+CLOSE_TOO_MANY = 4429  # this visitor session or client address has too many open sockets
 # The channel layer is unavailable: reconnect later with ?after=. Not 1013 ("try again
 # later" in RFC 6455's registry): daphne's transport sends only 1000 and 3000-4999.
 CLOSE_TRY_AGAIN = 4503
@@ -32,10 +37,13 @@ TOO_LARGE = _("A frame may not exceed {limit} bytes.")
 RATE_LIMITED_MESSAGES = _("Too many messages; slow down.")
 RATE_LIMITED_TYPING = _("Too many typing frames; slow down.")
 RATE_LIMITED_MESSAGES_FOR = _("Too many messages; try again in {seconds} s.")
+RATE_LIMITED_TYPING_FOR = _("Too many typing frames; try again in {seconds} s.")
 MUST_BE_STRING = _("`{field}` must be a string.")
 MUST_BE_STRING_OR_NULL = _("`{field}` must be a string or null.")
 MUST_BE_BOOL = _("`{field}` must be true or false.")
 INVALID_AFTER = _("`after` must be a non-negative integer; no history was sent.")
+TOO_DEEP = _("A frame may not nest JSON this deeply.")
+LONE_SURROGATE = _("A frame may not carry a lone surrogate (an invalid character).")
 SERVER_ERROR = _("The server could not handle this frame; retry with the same client_id.")
 
 
@@ -68,8 +76,16 @@ def parse_frame(text_data: str | None, bytes_data: bytes | None, *, limit: int) 
         frame = json.loads(text_data)
     except ValueError:
         raise FrameError("invalid_json", INVALID_JSON) from None
+    except RecursionError:
+        # One line, no traceback: a stranger may send this frame again and again.
+        logger.warning("refused a frame nested too deeply")
+        raise FrameError("invalid", TOO_DEEP) from None
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
         raise FrameError("invalid_json", INVALID_JSON)
+    # `"\ud800"` decodes to a str no database or UTF-8 encoder accepts; HTTP refuses it
+    # in DRF's CharField, sockets here, for every field at once (text, names, client_id).
+    if contains_lone_surrogate(json.dumps(frame, ensure_ascii=False)):
+        raise FrameError("invalid", LONE_SURROGATE)
     return frame
 
 

@@ -555,3 +555,30 @@ def test_a_rolled_back_create_publishes_nothing_and_keeps_no_request(scene: Scen
         create_then_fail()
     assert published == []
     assert not SupportRequest.objects.filter(session=session).exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "fields"),
+    [
+        ("user_name", {"user_name": "Ve\ud800ra", "initial_message": "Hi"}),
+        ("user_email", {"user_email": "v\udfff@example.com", "initial_message": "Hi"}),
+        ("initial_message", {"initial_message": "a\ud800b"}),
+    ],
+)
+def test_a_lone_surrogate_anywhere_a_request_takes_text_is_refused(
+    scene: Scene, field: str, fields: dict[str, str]
+) -> None:
+    session, _ = make_session(scene.chatbot)
+    with pytest.raises(InvalidInput) as refused:
+        services.request_create(session=session, **fields)
+    assert field in refused.value.errors
+    assert not SupportRequest.objects.filter(session=session).exists()
+
+
+def test_a_lone_surrogate_in_a_message_is_refused(scene: Scene) -> None:
+    with pytest.raises(InvalidInput):
+        services.message_post(
+            support_request=scene.support_request,
+            actor=Visitor(scene.visitor.session),
+            text="a\ud800b",
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -149,6 +150,37 @@ def test_malformed_json_is_400(newcomer: VisitorClient) -> None:
     )
     body = assert_error(response, 400)
     assert "JSON" in body["detail"]
+
+
+def test_deeply_nested_json_is_400_parse_error_logged_in_one_line(
+    newcomer: VisitorClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = newcomer.client.post(
+        "/human-support/request", "[" * 20_000, content_type="application/json"
+    )
+    assert assert_error(response, 400)["code"] == "parse_error"
+    refused = [r for r in caplog.records if "nested too deeply" in r.getMessage()]
+    assert len(refused) == 1
+    assert refused[0].exc_info is None
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_a_lone_surrogate_in_the_name_is_400_naming_the_field(newcomer: VisitorClient) -> None:
+    response = newcomer.client.post(
+        "/human-support/request",
+        # json.dumps would write the surrogate as the same escape; spelled out to be plain.
+        json.dumps({"session_id": newcomer.session.session_id, "initial_message": "Hi"})[:-1]
+        + ', "user_name": "Ve\\ud800ra"}',
+        content_type="application/json",
+    )
+    assert_error(response, 400, "user_name")
+    assert not SupportRequest.objects.filter(session=newcomer.session).exists()
+
+
+def test_bidirectional_controls_are_stripped_from_the_name(newcomer: VisitorClient) -> None:
+    name = "\u202egnp.exe \u2066Vera\u2069 \u202aB\u202c"
+    assert create(newcomer, user_name=name).status_code == 201
+    assert SupportRequest.objects.get(session=newcomer.session).user_name == "gnp.exe Vera B"
 
 
 def test_a_json_body_that_is_not_an_object_is_400(newcomer: VisitorClient) -> None:

@@ -210,3 +210,52 @@ def test_chatbot_api_answers_match_their_documented_shapes(
         "patch",
         root.patch(f"/api/chatbots/{key}", {"name": "Renamed"}, format="json"),
     )
+
+
+# --- error answers are documented too ---------------------------------------------------------
+
+
+def test_every_operation_documents_its_error_answers_with_the_error_body(db: None) -> None:
+    schema = fetch_schema()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            errors = {s: r for s, r in operation["responses"].items() if s >= "400"}
+            assert "403" in errors, (method, path)
+            for status, answer in errors.items():
+                body = answer["content"]["application/json"]["schema"]
+                assert body == {"$ref": "#/components/schemas/ErrorOut"}, (method, path, status)
+                assert answer["description"]
+    join = schema["paths"]["/human-support/requests/{request_id}/join"]["post"]["responses"]
+    assert {"401", "404", "409", "413"} <= set(join)
+    create = schema["paths"]["/human-support/request"]["post"]["responses"]
+    assert {"400", "401", "413", "415", "429"} <= set(create)
+    config = schema["paths"]["/api/chatbots/{key}/config"]["get"]["responses"]
+    assert "401" not in config  # anyone may read it
+
+
+def test_error_answers_have_their_documented_status_and_shape(
+    scene: Scene, shapes: ShapeChecker
+) -> None:
+    base = f"/human-support/requests/{scene.support_request.request_id}"
+    agent = agent_client_with_csrf(scene.agent)
+    shapes.check("/human-support/requests/{request_id}", "get", APIClient().get(base))
+    shapes.check(
+        "/human-support/requests/{request_id}", "get", agent.get("/human-support/requests/nope")
+    )
+    agent.post(f"{base}/join")
+    shapes.check("/human-support/requests/{request_id}/join", "post", agent.post(f"{base}/join"))
+    deep = scene.visitor.client.post(
+        "/human-support/request", "[" * 20_000, content_type="application/json"
+    )
+    assert deep.status_code == 400
+    shapes.check("/human-support/request", "post", deep)
+    not_json = scene.visitor.client.post(
+        f"{base}/messages", "message=hi", content_type="application/x-www-form-urlencoded"
+    )
+    assert not_json.status_code == 415
+    shapes.check("/human-support/requests/{request_id}/messages", "post", not_json)
+    too_large = scene.visitor.client.post(
+        f"{base}/messages", {"message": "x" * 70_000}, format="json"
+    )
+    assert too_large.status_code == 413
+    shapes.check("/human-support/requests/{request_id}/messages", "post", too_large)

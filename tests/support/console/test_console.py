@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from chatbots.models import Chatbot
+from chatbots.visitors import Visitor
 from core.actors import Agent
 from support import services
 from support.console.views import PAGE_SIZE
@@ -263,3 +264,15 @@ def test_the_demo_page_embeds_the_demo_chatbot_widget(
         f'<script src="/static/widget/chatbot-widget.js" data-chatbot="{chatbot.key}" async>'
         in page
     )
+
+
+def test_a_message_with_a_bidirectional_override_is_shown_isolated(scene: Scene) -> None:
+    services.message_post(
+        support_request=scene.support_request,
+        actor=Visitor(scene.visitor.session),
+        text="see \u202egnp.exe",
+    )
+    page = logged_in(scene.agent).get(detail_url(scene.support_request)).content.decode()
+    assert '<p class="text" dir="auto"><bdi>see \u202egnp.exe</bdi></p>' in page
+    queue = logged_in(scene.agent).get("/console/").content.decode()
+    assert '<td class="excerpt" dir="auto"><bdi>My order is late</bdi></td>' in queue

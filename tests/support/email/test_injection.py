@@ -204,10 +204,31 @@ def test_visitor_text_cannot_pass_for_our_own_lines_in_the_plain_text_part(
     confirmation_text = smtp_server.to("vera@example.com")[0].text
     # Our link comes first; every line the visitor wrote is quoted, the fake link included.
     assert re.findall(r"https?://\S+", admin_text)[0] == _console(support_request)
+    for visitor_line in TEXT_INJECTION.splitlines():
+        quoted = f"> {visitor_line}".rstrip()
+        assert quoted in admin_text.splitlines(), (quoted, admin_text)
+    # The visitor's confirmation carries nothing they wrote (they choose its address).
+    assert FAKE_LINK not in confirmation_text
     for text, our_links in ((admin_text, 1), (confirmation_text, 0)):
         lines = text.splitlines()
-        for visitor_line in TEXT_INJECTION.splitlines():
-            quoted = f"> {visitor_line}".rstrip()
-            assert quoted in lines, (quoted, text)
         assert not any(line.strip() == FAKE_LINK for line in lines)
         assert sum(line.startswith("Open the request") for line in lines) == our_links
+
+
+def test_a_bidirectional_override_is_isolated_in_html_and_dropped_in_plain_text(
+    smtp_server: SmtpServer, smtp_mailer: None
+) -> None:
+    smtp_server.start()
+    chatbot = ChatbotFactory(admin_email="owner@shop.example")
+    create_request_over_http(
+        chatbot, user_name="\u202eVera", user_email=None, initial_message="see \u202egnp.exe"
+    )
+
+    run_worker_once()
+
+    mail = smtp_server.wait_for(1)[0]
+    assert "<bdi>see \u202egnp.exe</bdi>" in mail.html
+    assert "> see gnp.exe" in mail.text
+    assert "\u202e" not in mail.text
+    assert "\u202e" not in mail.message["Subject"]
+    assert "New support request from Vera" in mail.message["Subject"]

@@ -135,6 +135,46 @@ def test_the_confirmation_limit_can_be_turned_off(settings: Any) -> None:
     assert _confirmations_to("vera@example.com") == 2
 
 
+def test_tagged_dotted_and_cased_forms_of_one_mailbox_get_one_confirmation(
+    settings: Any,
+) -> None:
+    settings.VISITOR_CONFIRMATION_INTERVAL_MINUTES = 60
+    chatbot = ChatbotFactory()
+    for address in (
+        "victim@gmail.com",
+        "victim+1@gmail.com",
+        "vic.tim@gmail.com",
+        "Vic.Tim+x@GoogleMail.com",
+    ):
+        _create(chatbot, user_email=address)
+    _create(chatbot, user_email="vic.tim+news@example.com")
+    _create(chatbot, user_email="victim@example.com")  # dots count outside Gmail
+
+    confirmed = EmailNotification.objects.filter(kind=EmailKind.VISITOR_CONFIRMATION)
+    assert sorted(confirmed.values_list("recipient", flat=True)) == [
+        "vic.tim+news@example.com",
+        "victim@example.com",
+        "victim@gmail.com",
+    ]
+
+
+def test_a_chatbot_sends_at_most_its_daily_cap_of_confirmations(settings: Any) -> None:
+    settings.VISITOR_CONFIRMATIONS_PER_CHATBOT_PER_DAY = 2
+    chatbot, other_chatbot = ChatbotFactory(), ChatbotFactory()
+    requests = [_create(chatbot, user_email=f"visitor{n}@example.com") for n in range(3)]
+    _create(other_chatbot, user_email="visitor9@example.com")
+
+    assert [
+        r.email_notifications.filter(kind=EmailKind.VISITOR_CONFIRMATION).count() for r in requests
+    ] == [1, 1, 0]
+    assert _confirmations_to("visitor9@example.com") == 1
+    # The admin still hears of the request past the cap.
+    assert requests[2].email_notifications.filter(kind=EmailKind.ADMIN_NOTIFICATION).exists()
+    EmailNotification.objects.update(created_at=timezone.now() - timedelta(days=1, minutes=1))
+    _create(chatbot, user_email="visitor3@example.com")
+    assert _confirmations_to("visitor3@example.com") == 1
+
+
 def test_agents_who_opted_in_get_the_admin_notification_too() -> None:
     opted_in = AgentFactory(email="alice@shop.example")
     not_opted_in = AgentFactory(email="bob@shop.example")
@@ -255,6 +295,26 @@ def test_the_confirmation_links_back_to_a_site_the_chatbot_lists() -> None:
     html = _visitor_confirmation_html(chatbot, "https://customer.example")
 
     assert 'href="https://customer.example/"' in html
+
+
+def test_the_confirmation_carries_no_name_or_text_the_visitor_wrote() -> None:
+    from support.email.rendering import build_message
+
+    session, _ = make_session(ChatbotFactory(name="Shop"))
+    support_request, _ = services.request_create(
+        session=session,
+        initial_message="Cheap pills at pills.example",
+        user_name="Your bank says",
+        user_email="stranger@example.com",
+    )
+    row = support_request.email_notifications.get(kind=EmailKind.VISITOR_CONFIRMATION)
+
+    message = build_message(row)
+    html, _ = message.alternatives[0]
+    for part in (message.subject, message.body, str(html)):
+        assert "pills" not in part
+        assert "Your bank" not in part
+    assert "Shop" in message.body
 
 
 def test_the_confirmation_never_links_to_an_origin_the_chatbot_did_not_list() -> None:

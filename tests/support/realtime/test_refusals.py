@@ -11,9 +11,11 @@ import pytest
 from tests.helpers import Scene
 from tests.support.realtime.sockets import (
     async_test,
+    db,
     frame,
     opened,
     send,
+    stored_texts,
     visitor_socket,
 )
 
@@ -35,6 +37,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
         ('{"type": "message", "text": "' + "x" * 5001 + '"}', "too_long"),
         ('{"type": "message", "text": "' + "x" * 16 * 1024 + '"}', "too_large"),
         ('{"type": "typing", "typing": "yes"}', "invalid"),
+        ('{"type": "message", "text": "a\\ud800b", "client_id": "s-1"}', "invalid"),
+        ('{"type": "message", "text": "hi", "client_id": "\\udfff"}', "invalid"),
     ],
     ids=lambda value: value if isinstance(value, str) and len(value) < 20 else None,
 )
@@ -53,6 +57,34 @@ async def test_refused_frame_answers_an_error_with_a_stable_code_and_keeps_the_s
     assert error["detail"]
     await send(visitor, type="message", text="still open", client_id="ok-1")
     assert (await frame(visitor))["message"]["text"] == "still open"
+
+
+@async_test
+async def test_deeply_nested_frame_answers_invalid_and_logs_one_line_without_traceback(
+    scene: Scene, caplog: pytest.LogCaptureFixture
+) -> None:
+    visitor = await opened(visitor_socket(scene.support_request.request_id, scene.visitor.token))
+
+    await visitor.send_to(text_data="[" * 15_000)  # within the 16 KiB frame limit
+
+    assert (await frame(visitor))["code"] == "invalid"
+    refused = [r for r in caplog.records if "nested too deeply" in r.getMessage()]
+    assert len(refused) == 1
+    assert refused[0].exc_info is None
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+@async_test
+async def test_a_lone_surrogate_in_a_message_is_refused_invalid_and_not_stored(
+    scene: Scene,
+) -> None:
+    rid = scene.support_request.request_id
+    visitor = await opened(visitor_socket(rid, scene.visitor.token))
+
+    await visitor.send_to(text_data='{"type": "message", "text": "a\\ud800b", "client_id": "u-1"}')
+
+    assert (await frame(visitor))["code"] == "invalid"
+    assert await db(stored_texts)(rid) == ["My order is late"]
 
 
 @async_test
