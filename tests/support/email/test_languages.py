@@ -65,8 +65,11 @@ def test_the_visitor_reads_their_language_and_the_admin_the_chatbots(
 
     received = in_language("We received your request: {chatbot}", visitor_language)
     assert confirmation.subject == received.format(chatbot="Shop")
-    assert in_language("Your message:", visitor_language) in confirmation.body
-    assert in_language("Your message", visitor_language) in html_of(confirmation)
+    ignore = in_language(
+        "If you did not ask for help, you can ignore this email.", visitor_language
+    )
+    assert ignore in confirmation.body
+    assert ignore in html_of(confirmation)
     assert f'lang="{visitor_language}"' in html_of(confirmation)
 
     new_request = in_language("[{chatbot}] New support request from {visitor}", chatbot_language)
@@ -87,10 +90,20 @@ def test_the_two_mails_are_really_in_two_languages() -> None:
 
     assert confirmation.subject == "تلقّينا طلبك: Shop"
     assert 'dir="rtl"' in html_of(confirmation)
-    assert "border-right:3px" in html_of(confirmation)  # the quote bar mirrors too
     assert notification.subject == "[Shop] Neue Support-Anfrage von Vera"
     assert 'dir="ltr"' in html_of(notification)
     assert "border-left:3px" in html_of(notification)
+
+
+@pytest.mark.usefixtures("locmem_mailer")
+def test_the_quote_bar_of_a_right_to_left_mail_is_on_the_right() -> None:
+    chatbot = ChatbotFactory(name="Shop", language="ar")
+    support_request = create_request_over_http(chatbot, accept_language="de")
+
+    notification = sent(EmailKind.ADMIN_NOTIFICATION, support_request)
+
+    assert 'dir="rtl"' in html_of(notification)
+    assert "border-right:3px" in html_of(notification)
 
 
 @pytest.mark.usefixtures("locmem_mailer")
