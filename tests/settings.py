@@ -26,11 +26,11 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
-# The test process itself keeps one connection per thread, as before the pool became the
-# product's default: pytest-django's database set-up and the suite's many short-lived
-# threads (Channels' per-test loops, asyncio.to_thread) do not hand pooled connections
-# back reliably, and a leaked pooled connection costs every later test DB_POOL_TIMEOUT.
-# The daphne processes the tests start run the product's settings, pool included.
+# The test process opens and closes a connection per use instead of pooling: pytest-django's
+# database set-up and the suite's many short-lived threads (Channels' per-test loops,
+# asyncio.to_thread) do not hand pooled connections back reliably, and persistent ones
+# (one per thread ever used) outgrew PostgreSQL's 100 as the suite grew. The daphne
+# processes the tests start run the product's settings, pool included.
 if "pool" in DATABASES["default"].get("OPTIONS", {}):  # noqa: F405
     DATABASES["default"]["OPTIONS"].pop("pool")  # noqa: F405
-    DATABASES["default"]["CONN_MAX_AGE"] = 60  # noqa: F405
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
