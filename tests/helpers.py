@@ -193,7 +193,13 @@ def capture_joins() -> Iterator[list[Joined]]:
 # --- processes and time -------------------------------------------------------------------------
 
 
-def live_database_url(*, application_name: str | None = None) -> str:
+# The PostgreSQL sessions of the processes the tests start carry this name, so that a test
+# can end a stopped server's sessions without touching this process's own connections (the
+# live path's threads keep theirs between tests).
+SERVER_APPLICATION_NAME = "handoff-test-server"
+
+
+def live_database_url(*, application_name: str = SERVER_APPLICATION_NAME) -> str:
     """This process's test database as a DATABASE_URL for a process the test starts: the
     SQLite test file, or the PostgreSQL test database (`application_name` names the other
     process's sessions, so that they can be told from this process's)."""
@@ -207,7 +213,7 @@ def live_database_url(*, application_name: str | None = None) -> str:
     host = db.get("HOST") or "127.0.0.1"
     port = db.get("PORT") or 5432
     url = f"postgres://{credentials}{host}:{port}/{db['NAME']}"
-    return f"{url}?application_name={application_name}" if application_name else url
+    return f"{url}?application_name={application_name}"
 
 
 def wait_until(predicate: Callable[[], bool], *, timeout: float = 30, what: str = "") -> None:

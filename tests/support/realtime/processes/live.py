@@ -13,6 +13,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from tests.factories import PASSWORD, AgentFactory, ChatbotFactory
+from tests.helpers import SERVER_APPLICATION_NAME
 from tests.servers import DaphneServer
 from tests.support.realtime.processes.http import HttpClient, messages_of, start_visitor
 from tests.support.realtime.processes.recovering_client import RecoveringClient
@@ -47,12 +48,20 @@ def keep_logs_if_failed(request: pytest.FixtureRequest, logs: list[Path]) -> Non
 
 
 def drop_other_connections() -> None:
-    # A killed process leaves no session behind, but a stopped one may linger a moment;
-    # the flush after the test needs the tables to itself.
+    """End the sessions the servers the test started left behind.
+
+    A killed process leaves no session behind, but a stopped one may linger a moment; the
+    flush after the test needs the tables to itself. Only the servers' sessions (by
+    application_name): this process's other threads keep connections of their own, and
+    ending those broke every later socket test of the suite.
+    """
+    if connection.vendor != "postgresql":
+        return
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "WHERE datname = current_database() AND application_name = %s",
+            [SERVER_APPLICATION_NAME],
         )
 
 
