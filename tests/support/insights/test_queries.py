@@ -65,7 +65,7 @@ def test_time_to_join_runs_from_the_request_s_creation_not_the_bot_chat(known: I
     # Joins 60, 120, 180 s (7 days) and 240 s (30 days) after the handoff; each visitor had
     # chatted with the bot for an hour before it, which no figure counts.
     assert window(known, 7).time("join").median == 120 * S
-    assert window(known, 7).time("join").p90 == 168 * S  # 120 + 0.8 × 60, interpolated
+    assert window(known, 7).time("join").p90 == 168 * S  # 120 + 0.8 * 60, interpolated
     assert window(known, 30).time("join").median == 150 * S
     assert window(known, 30).time("join").p90 == 222 * S
 
@@ -79,7 +79,7 @@ def test_time_to_first_human_response_counts_answered_requests_only(known: Insig
 def test_time_to_resolution_runs_from_the_creation_to_the_last_resolution(known: Insights) -> None:
     assert window(known, 7).time("resolution").median == 900 * S
     assert window(known, 30).time("resolution").median == 1200 * S
-    assert window(known, 30).time("resolution").p90 == 3120 * S  # 1200 + 0.8 × 2400
+    assert window(known, 30).time("resolution").p90 == 3120 * S  # 1200 + 0.8 * 2400
 
 
 def test_resolution_rate_is_resolved_among_all_requests(known: Insights) -> None:
