@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection
 from django.db.models import Aggregate, Count, DurationField, F, Q
@@ -165,20 +165,22 @@ def _request_figures(
     reopened = Q(reopened_count__gt=0)
     annotations: dict[str, Any] = {}
     for days in WINDOWS:
-        window = Q(created_at__gte=since[days])
-        annotations[f"requests_{days}"] = Count("id", filter=window)
-        annotations[f"resolved_{days}"] = Count("id", filter=window & resolved)
-        annotations[f"ever_resolved_{days}"] = Count("id", filter=window & (resolved | reopened))
-        annotations[f"reopened_{days}"] = Count("id", filter=window & reopened)
+        in_window = Q(created_at__gte=since[days])
+        annotations[f"requests_{days}"] = Count("id", filter=in_window)
+        annotations[f"resolved_{days}"] = Count("id", filter=in_window & resolved)
+        annotations[f"ever_resolved_{days}"] = Count("id", filter=in_window & (resolved | reopened))
+        annotations[f"reopened_{days}"] = Count("id", filter=in_window & reopened)
         if percentiles_in_db:
             for name, end in DURATIONS.items():
                 for fraction in FRACTIONS:
                     annotations[f"{name}_{fraction}_{days}"] = PercentileCont(
                         _duration(name),
                         fraction=fraction,
-                        filter=window & Q(**{f"{end}__isnull": False}),
+                        filter=in_window & Q(**{f"{end}__isnull": False}),
                     )
-    rows = _window_requests(ids, since).values("chatbot_id").annotate(**annotations).order_by()
+    rows: Iterable[dict[str, Any]] = (
+        _window_requests(ids, since).values("chatbot_id").annotate(**annotations).order_by()
+    )
     for row in rows:
         for days in WINDOWS:
             window = figures[row["chatbot_id"]][days]
@@ -204,21 +206,23 @@ def _email_figures(
     attempted = Q(status__in=EMAIL_ATTEMPTED)
     annotations: dict[str, Any] = {}
     for days in WINDOWS:
-        window = Q(support_request__created_at__gte=since[days])
-        annotations[f"delivered_{days}"] = Count("id", filter=window & delivered)
-        annotations[f"attempted_{days}"] = Count("id", filter=window & attempted)
-    rows = (
+        in_window = Q(support_request__created_at__gte=since[days])
+        annotations[f"delivered_{days}"] = Count("id", filter=in_window & delivered)
+        annotations[f"attempted_{days}"] = Count("id", filter=in_window & attempted)
+    # Annotated under computed names, which the stubs' TypedDict rows cannot spell.
+    rows = cast(
+        "Iterable[dict[str, Any]]",
         EmailNotification.objects.filter(
             support_request__chatbot_id__in=ids,
             support_request__created_at__gte=since[LONGEST],
         )
-        .values(chatbot=F("support_request__chatbot_id"))
+        .values("support_request__chatbot_id")
         .annotate(**annotations)
-        .order_by()
+        .order_by(),
     )
     for row in rows:
         for days in WINDOWS:
-            window = figures[row["chatbot"]][days]
+            window = figures[row["support_request__chatbot_id"]][days]
             window.emails_delivered = row[f"delivered_{days}"]
             window.emails_attempted = row[f"attempted_{days}"]
 
