@@ -64,7 +64,10 @@ def measure(sizes: list[int]) -> None:
     chatbots = [ChatbotFactory(name=f"Bench bot {n}") for n in range(CHATBOTS)]
     chatbots[0].agents.add(agent)
     ids = [chatbot.pk for chatbot in chatbots]
-    print(f"PostgreSQL {connection.pg_version}; {CHATBOTS} chatbots; requests over 60 days")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        (version,) = cursor.fetchone() or ("?",)
+    print(f"PostgreSQL {version}; {CHATBOTS} chatbots; requests over 60 days")
     inserted = 0
     for size in sizes:
         insert_requests(ids, start=inserted + 1, stop=size)

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 from core.actors import AgentRequest
 from support.console.views import _context, agent_required
 from support.insights import charts, queries
-from support.insights.formatting import humanize_duration, part_of_whole, percent
+from support.insights.formatting import count, humanize_duration, part_of_whole, percent
 from support.insights.queries import WINDOWS, ChatbotInsights
 
 
@@ -73,7 +73,7 @@ def _panel(chatbot: ChatbotInsights, *, rtl: bool) -> Panel:
             meter=charts.meter(rate, title=f"{label}: {text}", rtl=rtl),
         )
 
-    rows = [Row(_("Requests"), [Cell(text=str(w.requests)) for w in windows])]
+    rows = [Row(_("Requests"), [Cell(text=count(w.requests)) for w in windows])]
     for name, label in _time_labels().items():
         for which, attribute in ((_("median"), "median"), (_("90th percentile"), "p90")):
             row_label = _("%(what)s, %(which)s") % {"what": label, "which": which}

@@ -33,6 +33,11 @@ def percent(rate: float | None) -> str:
 
 def part_of_whole(part: int, whole: int) -> str:
     return _("%(part)s of %(whole)s") % {
-        "part": formats.number_format(part),
-        "whole": formats.number_format(whole),
+        "part": count(part),
+        "whole": count(whole),
     }
+
+
+def count(number: int) -> str:
+    """12,345 / 12.345 / 12 345: grouped as the reader's language groups."""
+    return formats.number_format(number, force_grouping=True)

@@ -29,3 +29,8 @@ def test_durations_and_rates_are_translated() -> None:
 
 def test_a_rate_without_a_base_has_no_data() -> None:
     assert percent(None) == "no data"
+
+
+def test_counts_are_grouped_as_the_reader_s_language_groups() -> None:
+    with translation.override("de"):
+        assert part_of_whole(1234, 56789) == "1.234 von 56.789"
