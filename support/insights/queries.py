@@ -113,8 +113,12 @@ class Insights:
     percentiles_sampled: bool = False
 
 
-def insights_for(*, user: Any, now: datetime | None = None) -> Insights:
-    """The figures of the chatbots `user` serves (superusers: all; others: none)."""
+def insights_for(
+    *, user: Any, now: datetime | None = None, sqlite_rows: int = SQLITE_PERCENTILE_ROWS
+) -> Insights:
+    """The figures of the chatbots `user` serves (superusers: all; others: none).
+
+    `sqlite_rows`: on SQLite, the most requests whose durations are read for percentiles."""
     now = now or timezone.now()
     chatbots = list(
         Chatbot.objects.served_by(user).order_by("name", "id").values_list("id", "name")
@@ -129,7 +133,7 @@ def insights_for(*, user: Any, now: datetime | None = None) -> Insights:
     in_db = connection.vendor == "postgresql"
     _request_figures(ids, since, figures, percentiles_in_db=in_db)
     _email_figures(ids, since, figures)
-    sampled = False if in_db else _percentiles_in_python(ids, since, figures)
+    sampled = False if in_db else _percentiles_in_python(ids, since, figures, limit=sqlite_rows)
     daily = _daily_counts(ids, now)
     return Insights(
         chatbots=[
@@ -228,13 +232,17 @@ def _email_figures(
 
 
 def _percentiles_in_python(
-    ids: Sequence[int], since: dict[int, datetime], figures: dict[int, dict[int, WindowFigures]]
+    ids: Sequence[int],
+    since: dict[int, datetime],
+    figures: dict[int, dict[int, WindowFigures]],
+    *,
+    limit: int,
 ) -> bool:
     """SQLite: the window's durations in one bounded query; True when the bound cut it."""
     rows = list(
         _window_requests(ids, since)
         .order_by("-created_at")
-        .values_list("chatbot_id", "created_at", *DURATIONS.values())[:SQLITE_PERCENTILE_ROWS]
+        .values_list("chatbot_id", "created_at", *DURATIONS.values())[:limit]
     )
     samples: dict[tuple[int, int, str], list[timedelta]] = defaultdict(list)
     for chatbot_id, created_at, *ends in rows:
@@ -255,7 +263,7 @@ def _percentiles_in_python(
                 )
                 for name in DURATIONS
             }
-    return len(rows) == SQLITE_PERCENTILE_ROWS
+    return len(rows) == limit
 
 
 def percentile_cont(values: Iterable[timedelta], fraction: float) -> timedelta | None:

@@ -80,6 +80,10 @@ def test_an_agent_s_figures_count_none_of_another_chatbot_s_requests(named: Scen
     assert "7 requests in all" not in html
 
 
+def test_an_agent_who_serves_no_chatbot_is_told_so() -> None:
+    assert "You serve no chatbot yet." in page(AgentFactory())
+
+
 def test_the_page_escapes_chatbot_names(scene: Scene) -> None:
     scene.chatbot.name = '<script>alert("x")</script>'
     scene.chatbot.save(update_fields=["name"])

@@ -10,7 +10,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.actors import Agent
-from support.insights import queries
 from support.insights.queries import Insights, WindowFigures, insights_for, percentile_cont
 from support.models import EmailStatus, SupportRequest
 from tests.factories import AgentFactory, ChatbotFactory, SuperuserFactory, UserFactory
@@ -170,15 +169,14 @@ def test_sqlite_percentiles_interpolate_as_postgresql_does() -> None:
     assert percentile_cont([], 0.5) is None
 
 
-def test_the_bound_on_sqlite_durations_is_said(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_bound_on_sqlite_durations_is_said() -> None:
     if connection.vendor == "postgresql":
         pytest.skip("PostgreSQL computes the percentiles in the database, unbounded")
-    monkeypatch.setattr(queries, "SQLITE_PERCENTILE_ROWS", 1)
     agent = AgentFactory()
     chatbot = ChatbotFactory(agents=[agent])
     now = timezone.now()
     for days in (1, 2):
         handoff(chatbot, Agent(user=agent), now=now, ago=days * DAY, join=days * S)
-    insights = insights_for(user=agent, now=now)
+    insights = insights_for(user=agent, now=now, sqlite_rows=1)
     assert insights.percentiles_sampled
     assert insights.chatbots[0].windows[7].time("join").median == S  # the newest only
