@@ -87,6 +87,11 @@ class SupportRequest(models.Model):
     )
     resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
     closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
+    # How often the visitor wrote to it again once resolved (the insights' reopen rate):
+    # a reopen clears resolved_at, so only this count remembers it.
+    reopened_count = models.PositiveIntegerField(
+        default=0, db_default=0, verbose_name=_("times reopened")
+    )
     # Database defaults too, so the seed's plain SQL INSERTs keep working.
     created_at = models.DateTimeField(
         auto_now_add=True, db_default=Now(), verbose_name=_("created at")
@@ -110,6 +115,8 @@ class SupportRequest(models.Model):
             # Console queues: pending oldest first, active, per chatbot.
             models.Index(fields=["chatbot", "status", "created_at"], name="hsr_chatbot_status_idx"),
             models.Index(fields=["status", "created_at"], name="hsr_status_created_idx"),
+            # Insights: a chatbot's requests of the last days, whatever their status.
+            models.Index(fields=["chatbot", "created_at"], name="hsr_chatbot_created_idx"),
         ]
 
     def __str__(self) -> str:

@@ -247,7 +247,8 @@ def _reopen(locked: SupportRequest) -> None:
     """resolved → active: the visitor wrote again; the agents are told."""
     locked.status = RequestStatus.ACTIVE
     locked.resolved_at = None
-    locked.save(update_fields=["status", "resolved_at", "updated_at"])
+    locked.reopened_count += 1
+    locked.save(update_fields=["status", "resolved_at", "reopened_count", "updated_at"])
     _system_message(locked, "Reopened by the visitor")
     _publish_status(locked)
     _publish_queue(locked, "reopened")

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from django.core.cache import cache
 from django.db import connections
+from django.utils import translation
 
 from core import workpool
 from support import services
@@ -33,6 +34,15 @@ def _fresh_cache() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _source_language() -> Iterator[None]:
+    # The test client runs views in the test's thread: the language a page activated
+    # (an agent's German console) would otherwise stay active in the tests after it.
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -44,6 +44,7 @@ REQUEST_FIELDS = (
     "first_response_at",
     "resolved_at",
     "closed_at",
+    "reopened_count",
     "updated_at",
 )
 

@@ -3,11 +3,13 @@
 from django.urls import path
 from django.views.i18n import JavaScriptCatalog
 
+from support.console import insights
 from support.console import views as console
 
 urlpatterns = [
     path("", console.queue, name="console-queue"),
     path("requests/", console.request_list, name="console-requests"),
+    path("insights/", insights.insights, name="console-insights"),
     path("language", console.console_language, name="console-language"),
     # The console script's catalog (gettext, ngettext in static/console/console.js).
     path(
