@@ -88,7 +88,7 @@ def test_a_token_no_key_decrypts_raises_instead_of_showing_ciphertext(
     support_request = make_request()
     settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
 
-    with pytest.raises(UndecryptableValue, match="human_support_requests.user_name"):
+    with pytest.raises(UndecryptableValue, match=r"human_support_requests\.user_name"):
         SupportRequest.objects.get(pk=support_request.pk)
 
 

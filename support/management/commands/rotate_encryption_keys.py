@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.encryption import UndecryptableValue
 from support.encryption import EncryptionOff, rotate
 
 
@@ -31,6 +32,7 @@ class Command(BaseCommand):
         try:
             for progress in rotate(batch_size=batch_size):
                 self.stdout.write(f"{progress.table}: {progress.done}/{progress.total}")
-        except EncryptionOff as error:
+        except (EncryptionOff, UndecryptableValue) as error:
+            # What was written before stays; fix the keys (or the row) and run it again.
             raise CommandError(str(error)) from None
         self.stdout.write("Every encrypted column is now under the first key.")
