@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from core.actors import is_agent
+from core.encryption import EncryptedTextField
 
 # English in the column's default; chatbots/services.py writes it in the chatbot's language.
 DEFAULT_WELCOME_TEXT = gettext_noop("Hi! How can I help you today?")
@@ -169,7 +170,7 @@ class ChatMessage(models.Model):
 
     session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="messages")
     role = models.CharField(max_length=10, choices=Role.choices)
-    text = models.TextField()
+    text = EncryptedTextField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

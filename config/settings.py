@@ -451,3 +451,29 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# --- Encryption at rest (docs/operations.md) ---------------------------------------------------
+# Fernet keys, comma-separated: the first encrypts, all decrypt (core/encryption.py). Unset:
+# the columns hold clear text. FIELD_HASH_KEY keys the look-up hash of visitors' emails; it
+# is separate so that rotating the Fernet keys keeps every hash valid.
+FIELD_ENCRYPTION_KEYS = [
+    key.strip() for key in env.list("FIELD_ENCRYPTION_KEYS", default=[]) if key.strip()
+]
+FIELD_HASH_KEY = env.str("FIELD_HASH_KEY", default="")
+FIELD_HASH_KEY_MIN_LENGTH = 32
+if FIELD_ENCRYPTION_KEYS:
+    from cryptography.fernet import Fernet
+
+    for _position, _key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
+        try:
+            Fernet(_key)
+        except ValueError:
+            _refuse_to_start(
+                f"FIELD_ENCRYPTION_KEYS: key {_position} is not a Fernet key (32 url-safe "
+                "base64-encoded bytes, as cryptography.fernet.Fernet.generate_key() makes)."
+            )
+    if len(FIELD_HASH_KEY) < FIELD_HASH_KEY_MIN_LENGTH:
+        _refuse_to_start(
+            f"FIELD_HASH_KEY must be set (at least {FIELD_HASH_KEY_MIN_LENGTH} characters) "
+            "when FIELD_ENCRYPTION_KEYS is set."
+        )

@@ -11,11 +11,21 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from chatbots.models import Chatbot, ChatSession
+from core.encryption import EncryptedTextField, encryption_enabled, keyed_hash
 
 
 def new_request_id() -> str:
     # 128 random bits, URL-safe: knowing one request id tells nothing about another.
     return secrets.token_urlsafe(16)
+
+
+def email_hash(email: str | None) -> str:
+    """The look-up hash of a visitor's address (lowercase, trimmed) while encryption is
+    on; empty when it is off or there is no address."""
+    address = (email or "").strip().lower()
+    if not address or not encryption_enabled():
+        return ""
+    return keyed_hash(address)
 
 
 class RequestStatus(models.TextChoices):
@@ -49,12 +59,22 @@ class SupportRequest(models.Model):
         related_name="support_requests",
         verbose_name=_("session"),
     )
-    # NULL when not given, as in the seed schema (its SQL tests "IS NULL").
-    user_name = models.CharField(max_length=255, null=True, blank=True, verbose_name=_("user name"))  # noqa: DJ001
-    user_email = models.EmailField(  # noqa: DJ001
-        max_length=255, null=True, blank=True, verbose_name=_("user email")
+    # NULL when not given, as in the seed schema (its SQL tests "IS NULL"). Text columns:
+    # encrypted (FIELD_ENCRYPTION_KEYS) they outgrow 255 characters; services.py bounds
+    # their clear text (NAME_MAX_LENGTH).
+    user_name = EncryptedTextField(null=True, blank=True, verbose_name=_("user name"))
+    user_email = EncryptedTextField(null=True, blank=True, verbose_name=_("user email"))
+    # email_hash(user_email) while encryption is on, else empty: the look-up by address
+    # (selectors.requests_of_visitor), as ciphertext cannot be compared.
+    user_email_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",  # the seed's plain SQL INSERTs name no hash
+        editable=False,
+        verbose_name=_("user email hash"),
     )
-    initial_message = models.TextField(verbose_name=_("initial message"))
+    initial_message = EncryptedTextField(verbose_name=_("initial message"))
     status = models.CharField(
         max_length=50,
         choices=RequestStatus.choices,
@@ -117,6 +137,7 @@ class SupportRequest(models.Model):
             models.Index(fields=["status", "created_at"], name="hsr_status_created_idx"),
             # Insights: a chatbot's requests of the last days, whatever their status.
             models.Index(fields=["chatbot", "created_at"], name="hsr_chatbot_created_idx"),
+            models.Index(fields=["user_email_hash"], name="hsr_user_email_hash_idx"),
         ]
 
     def __str__(self) -> str:
@@ -152,7 +173,7 @@ class SupportMessage(models.Model):
         related_name="+",
         verbose_name=_("sender"),
     )
-    message = models.TextField(verbose_name=_("message"))
+    message = EncryptedTextField(verbose_name=_("message"))
     # NULL (not "") when absent, so the partial unique constraint ignores it.
     client_id = models.CharField(  # noqa: DJ001
         max_length=CLIENT_ID_MAX_LENGTH, null=True, blank=True, verbose_name=_("client id")
@@ -216,10 +237,11 @@ class EmailNotification(models.Model):
         verbose_name=_("support request"),
     )
     kind = models.CharField(max_length=32, choices=EmailKind.choices, verbose_name=_("kind"))
-    # As long as the addresses it copies (SupportRequest.user_email, Chatbot.admin_email).
-    recipient = models.EmailField(max_length=255, verbose_name=_("recipient"))
+    # Encrypted like SupportRequest.user_email: a visitor confirmation's is the visitor's.
+    recipient = EncryptedTextField(verbose_name=_("recipient"))
     # The recipient as the visitor confirmation's limits compare it (lowercase, no +tag,
-    # no dots at Gmail: support/email/outbox.py); the limit's lookup. Empty on older rows.
+    # no dots at Gmail: support/email/outbox.recipient_key_of), its keyed hash while
+    # encryption is on; the limit's and the ESP webhook's lookup. Empty on older rows.
     recipient_key = models.CharField(
         max_length=255, blank=True, default="", verbose_name=_("recipient key")
     )
@@ -253,6 +275,12 @@ class EmailNotification(models.Model):
             # a replayed creation cannot queue the same mail twice.
             models.UniqueConstraint(
                 fields=["support_request", "kind", "recipient"], name="one_email_per_kind"
+            ),
+            # The same for reminders while `recipient` is encrypted (each token differs).
+            models.UniqueConstraint(
+                fields=["support_request"],
+                condition=Q(kind="pending_reminder"),
+                name="one_reminder_per_request",
             ),
         ]
         indexes = [

@@ -8,8 +8,9 @@ from django.db.models import Prefetch, QuerySet
 
 from chatbots.ids import can_exist
 from chatbots.models import Chatbot, ChatMessage, ChatSession
+from core.encryption import encryption_enabled
 from core.errors import InvalidInput, NotFound
-from support.models import RequestStatus, SupportMessage, SupportRequest
+from support.models import RequestStatus, SupportMessage, SupportRequest, email_hash
 
 
 def _requests() -> QuerySet[SupportRequest]:
@@ -36,6 +37,19 @@ def request_for_visitor(*, session: ChatSession, request_id: str) -> SupportRequ
     if support_request is None:
         raise NotFound()
     return support_request
+
+
+def requests_of_visitor(*, email: str) -> QuerySet[SupportRequest]:
+    """Every request whose visitor gave `email` (any case), for operators' commands (no
+    access check: the caller is the operator). While encryption is on, by the keyed hash
+    (support.models.email_hash): rows written before the keys were set have none until
+    `rotate_encryption_keys` fills it."""
+    address = email.strip().lower()
+    if not address:
+        return SupportRequest.objects.none()
+    if encryption_enabled():
+        return _requests().filter(user_email_hash=email_hash(address))
+    return _requests().filter(user_email__iexact=address)
 
 
 def pending_requests_for_agent(*, user: AbstractBaseUser) -> QuerySet[SupportRequest]:

@@ -40,6 +40,7 @@ from support.models import (
     SenderType,
     SupportMessage,
     SupportRequest,
+    email_hash,
 )
 from support.presenters import agent_display_name, message_json, request_json
 
@@ -100,6 +101,7 @@ def request_create(
                 session=session,
                 user_name=name,
                 user_email=email,
+                user_email_hash=email_hash(email),
                 initial_message=text,
                 language=language or chatbot.language,
             )

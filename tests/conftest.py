@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from django.core.cache import cache
 from django.db import connections
 from django.utils import translation
@@ -72,3 +74,11 @@ def scene(db: None) -> Scene:
 def newcomer(scene: Scene) -> VisitorClient:
     """A visitor of the scene's chatbot with no request yet."""
     return visitor_client(scene.chatbot)
+
+
+@pytest.fixture
+def field_encryption(settings: Any) -> list[str]:
+    """Encryption at rest on (one fresh key, a hash key); the keys, first one encrypting."""
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    settings.FIELD_HASH_KEY = "test-hash-key-" + "h" * 32
+    return list(settings.FIELD_ENCRYPTION_KEYS)

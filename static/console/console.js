@@ -671,11 +671,12 @@
         if (wantedStatus && r.status !== wantedStatus) return false;
         if (wantedChatbot && r.chatbot.key !== wantedChatbot) return false;
         if (!query) return true;
-        return (
-          [r.user_name, r.user_email, r.initial_message].some(function (field) {
-            return (field || "").toLowerCase().indexOf(query) !== -1;
-          }) || r.request_id === root.dataset.query.trim()
-        );
+        if (r.request_id === root.dataset.query.trim()) return true;
+        // Off while encryption at rest is on: the server then finds request ids only.
+        if (root.dataset.textSearch === "off") return false;
+        return [r.user_name, r.user_email, r.initial_message].some(function (field) {
+          return (field || "").toLowerCase().indexOf(query) !== -1;
+        });
       }
 
       function statusBadge(status) {

@@ -23,6 +23,7 @@ from django.utils.translation import ngettext
 from chatbots.models import Chatbot
 from support import languages
 from support.admin.readonly import ReadOnlyAdminMixin
+from support.admin.search import EncryptedSearchMixin
 from support.email import outbox
 from support.models import AgentPreference, EmailNotification, EmailStatus
 
@@ -50,7 +51,7 @@ def _serves_any_chatbot(request: HttpRequest) -> bool:
 
 
 @admin.register(EmailNotification)
-class EmailNotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class EmailNotificationAdmin(EncryptedSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "kind",

@@ -24,6 +24,7 @@ from core.actors import Agent
 from core.errors import DomainError
 from support.actions import REQUEST_ACTIONS, RequestAction
 from support.admin.readonly import ReadOnlyAdminMixin
+from support.admin.search import EncryptedSearchMixin
 from support.models import SupportMessage, SupportRequest
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ def _run_for_each(
 
 
 @admin.register(SupportRequest)
-class SupportRequestAdmin(admin.ModelAdmin):
+class SupportRequestAdmin(EncryptedSearchMixin, admin.ModelAdmin):
     list_display = [
         "request_id",
         "chatbot",

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from chatbots.models import Chatbot
 from core.actors import Agent, AgentRequest, is_agent
+from core.encryption import encryption_enabled
 from core.errors import DomainError, NotFound
 from support import selectors, services
 from support.actions import REQUEST_ACTIONS
@@ -108,7 +109,10 @@ def _filtered(request: AgentRequest, chatbots: Iterable[Chatbot]) -> QuerySet[Su
     if chatbot.isdigit() and any(c.id == int(chatbot) for c in chatbots):
         queryset = queryset.filter(chatbot_id=int(chatbot))
     query = request.GET.get("q", "").replace("\x00", "").strip()  # PostgreSQL refuses NUL
-    if query:
+    if query and encryption_enabled():
+        # The text columns hold ciphertext: only the request id can be compared.
+        queryset = queryset.filter(request_id=query)
+    elif query:
         queryset = queryset.filter(
             Q(user_name__icontains=query)
             | Q(user_email__icontains=query)
@@ -137,6 +141,7 @@ def request_list(request: AgentRequest) -> HttpResponse:
             current_status=request.GET.get("status", ""),
             current_chatbot=request.GET.get("chatbot", ""),
             query=request.GET.get("q", ""),
+            text_search=not encryption_enabled(),
             page_query=params.urlencode(),
         ),
     )

@@ -26,6 +26,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from chatbots.selectors import agents_of
+from core.encryption import encryption_enabled, keyed_hash
 from support.email import rendering
 from support.metrics import recording
 from support.models import (
@@ -64,6 +65,14 @@ def address_key(address: str) -> str:
     return f"{local}@{domain}"
 
 
+def recipient_key_of(address: str) -> str:
+    """What `EmailNotification.recipient_key` holds for `address`: its mailbox
+    (address_key), as a keyed hash while encryption is on (the column then holds no
+    address in clear: core/encryption.py)."""
+    key = address_key(address)
+    return keyed_hash(key) if encryption_enabled() else key
+
+
 def _may_confirm(address: str, support_request: SupportRequest) -> bool:
     """Whether a visitor confirmation may go to `address` for this request.
 
@@ -78,10 +87,11 @@ def _may_confirm(address: str, support_request: SupportRequest) -> bool:
     minutes = settings.VISITOR_CONFIRMATION_INTERVAL_MINUTES
     if minutes > 0:
         since = timezone.now() - timedelta(minutes=minutes)
-        if confirmations.filter(
-            Q(recipient_key=address_key(address)) | Q(recipient__in={address, address.lower()}),
-            created_at__gte=since,
-        ).exists():
+        same_mailbox = Q(recipient_key=recipient_key_of(address))
+        if not encryption_enabled():
+            # Rows older than recipient_key have it empty (encrypted ones cannot be compared).
+            same_mailbox |= Q(recipient__in={address, address.lower()})
+        if confirmations.filter(same_mailbox, created_at__gte=since).exists():
             return False
     per_day = settings.VISITOR_CONFIRMATIONS_PER_CHATBOT_PER_DAY
     if per_day > 0:
@@ -124,7 +134,7 @@ def queue_for_new_request(support_request: SupportRequest) -> list[EmailNotifica
             support_request=support_request,
             kind=kind,
             recipient=recipient,
-            recipient_key=address_key(recipient),
+            recipient_key=recipient_key_of(recipient),
         )
         for kind, recipient in wanted
     ]
@@ -301,6 +311,7 @@ def remind_if_pending(request_pk: int) -> SendOutcome:
                 support_request=support_request,
                 kind=EmailKind.PENDING_REMINDER,
                 recipient=admin,
+                recipient_key=recipient_key_of(admin),
             )
     except IntegrityError:
         return SendOutcome("skipped", "already reminded")

@@ -27,6 +27,8 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 
+from core.encryption import encryption_enabled
+from support.email.outbox import recipient_key_of
 from support.metrics import recording
 from support.models import EmailNotification, EmailStatus
 
@@ -47,7 +49,10 @@ def record_tracking_event(*, event: AnymailTrackingEvent, esp_name: str) -> None
     rows = EmailNotification.objects.filter(provider_message_id=str(event.message_id))
     if event.recipient:
         # One ESP message may have several recipients; ours have one each.
-        rows = rows.filter(recipient__iexact=event.recipient)
+        if encryption_enabled():
+            rows = rows.filter(recipient_key=recipient_key_of(event.recipient))
+        else:
+            rows = rows.filter(recipient__iexact=event.recipient)
     when = event.timestamp or timezone.now()
     if event.event_type in DELIVERED_EVENTS:
         _mark(

@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 
 from tests.servers import BASE_DIR
 
@@ -294,3 +295,30 @@ def test_hosts_and_trusted_origins_are_comma_separated_lists() -> None:
 
     assert applied["ALLOWED_HOSTS"] == ["a.example.com", "b.example.com"]
     assert applied["CSRF_TRUSTED_ORIGINS"] == ["https://a.example.com", "https://b.example.com"]
+
+
+# --- encryption at rest -------------------------------------------------------------------------
+
+
+def test_a_bad_encryption_key_stops_start_up_with_one_line() -> None:
+    good = Fernet.generate_key().decode()
+    env = production(FIELD_ENCRYPTION_KEYS=f"{good},not-a-key", FIELD_HASH_KEY="h" * 32)
+
+    done = run(["manage.py", "check"], env)
+
+    assert_refused_with_one_line(done, "FIELD_ENCRYPTION_KEYS: key 2")
+
+
+def test_encryption_keys_without_a_hash_key_stop_start_up_naming_it() -> None:
+    env = production(FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode())
+
+    assert_refused_with_one_line(run(["manage.py", "check"], env), "FIELD_HASH_KEY")
+
+
+def test_valid_encryption_keys_start() -> None:
+    keys = f"{Fernet.generate_key().decode()},{Fernet.generate_key().decode()}"
+    env = production(FIELD_ENCRYPTION_KEYS=keys, FIELD_HASH_KEY=secrets.token_urlsafe(32))
+
+    done = run(["manage.py", "check"], env)
+
+    assert done.returncode == 0, done.stderr

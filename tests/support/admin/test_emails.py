@@ -151,3 +151,21 @@ def test_an_agent_cannot_see_another_agents_preference() -> None:
     )
 
     assert other.username not in page.content.decode()
+
+
+def test_the_list_shows_clear_recipients_and_searches_by_request_id_while_encrypted(
+    field_encryption: list[str],
+) -> None:
+    chatbot = ChatbotFactory(admin_email="owner@shop.example")
+    support_request = _request(chatbot, user_email="vera@example.com")
+    client = _login(SuperuserFactory())
+
+    listing = client.get(CHANGELIST).content.decode()
+    by_address = client.get(CHANGELIST, {"q": "vera@example.com"})
+    by_request = client.get(CHANGELIST, {"q": support_request.request_id})
+
+    assert "vera@example.com" in listing
+    assert "owner@shop.example" in listing
+    assert "Search by text is not available while encryption at rest is on." in listing
+    assert list(by_address.context["cl"].result_list) == []
+    assert len(by_request.context["cl"].result_list) == 2

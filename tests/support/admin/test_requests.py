@@ -786,3 +786,19 @@ def test_the_admin_list_and_its_messages_follow_the_agents_language(
     assert f'<html lang="{language}"' in page.content.decode()
     assert capfirst(column) in page.content.decode()
     assert page_messages(response) == [joined]
+
+
+def test_changelist_search_says_text_search_is_unavailable_while_encryption_is_on(
+    admin_scene: AdminScene, field_encryption: list[str]
+) -> None:
+    client = logged_in(admin_scene.superuser)
+
+    by_name = client.get(reverse(CHANGELIST), {"q": "Otto"})
+    by_id = client.get(reverse(CHANGELIST), {"q": admin_scene.other_request.request_id})
+
+    assert by_name.status_code == 200
+    assert list(by_name.context["cl"].result_list) == []
+    assert "Search by text is not available while encryption at rest is on." in (
+        by_name.content.decode()
+    )
+    assert [r.pk for r in by_id.context["cl"].result_list] == [admin_scene.other_request.pk]

@@ -276,3 +276,26 @@ def test_a_message_with_a_bidirectional_override_is_shown_isolated(scene: Scene)
     assert '<p class="text" dir="auto"><bdi>see \u202egnp.exe</bdi></p>' in page
     queue = logged_in(scene.agent).get("/console/").content.decode()
     assert '<td class="excerpt" dir="auto"><bdi>My order is late</bdi></td>' in queue
+
+
+def test_search_by_text_says_it_is_unavailable_while_encryption_is_on(
+    scene: Scene, field_encryption: list[str]
+) -> None:
+    walter = open_request(scene.chatbot, "Walter", "Broken screen")
+    client = logged_in(scene.agent)
+
+    by_text = client.get("/console/requests/", {"q": "screen"})
+    by_id = client.get("/console/requests/", {"q": walter.request_id})
+
+    assert list(by_text.context["page"]) == []
+    assert "Search by name, email or message is not available while encryption at rest is on" in (
+        by_text.content.decode()
+    )
+    assert [r.user_name for r in by_id.context["page"]] == ["Walter"]
+
+
+def test_search_by_text_is_offered_without_encryption(scene: Scene) -> None:
+    page = logged_in(scene.agent).get("/console/requests/").content.decode()
+
+    assert "Name, email, message or id" in page
+    assert "encryption at rest" not in page

@@ -271,3 +271,23 @@ def test_an_event_for_an_unknown_message_is_accepted_and_changes_nothing(
 
     assert response.status_code == 200
     assert set(EmailNotification.objects.values_list("status", flat=True)) == {"queued"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bounce_finds_its_row_by_the_recipient_key_while_recipients_are_encrypted(
+    postmark: FakePostmarkApi, field_encryption: list[str]
+) -> None:
+    create_request_over_http(ChatbotFactory(admin_email="owner@shop.example"))
+    run_worker_once()
+    confirmation = EmailNotification.objects.get(kind=EmailKind.VISITOR_CONFIRMATION)
+    admin_row = EmailNotification.objects.get(kind=EmailKind.ADMIN_NOTIFICATION)
+
+    response = _post_event(
+        _bounce(confirmation.provider_message_id, "Vera@Example.com"), auth=_basic(WEBHOOK_SECRET)
+    )
+
+    assert response.status_code == 200
+    confirmation.refresh_from_db()
+    admin_row.refresh_from_db()
+    assert confirmation.status == EmailStatus.BOUNCED
+    assert admin_row.status == EmailStatus.SENT
