@@ -180,6 +180,7 @@ class ChatbotAdminFormBase(TranslationsForm):
             "offline_message",
             "primary_color",
             "human_support_enabled",
+            "retention_days",
         ]
 
     def clean_language(self) -> str:
@@ -256,6 +257,7 @@ class ChatbotAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "key", "admin_email", "is_active"]}),
         (_("Agents"), {"fields": ["agents"]}),
+        (_("Retention"), {"fields": ["retention_days"]}),
         (
             _("Widget"),
             {

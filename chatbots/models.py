@@ -83,6 +83,15 @@ class Chatbot(models.Model):
     primary_color = models.CharField(max_length=7, default="#2563eb")
     human_support_enabled = models.BooleanField(default=True)
     is_active = models.BooleanField(default=True)
+    # Closed requests older than this many days are purged (support/upkeep/retention.py).
+    retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "Closed requests are deleted this many days after closing. "
+            "Empty: the installation's default; 0: kept forever."
+        ),
+    )
     agents = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="served_chatbots", blank=True
     )

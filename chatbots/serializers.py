@@ -88,6 +88,7 @@ class ChatbotSerializer(serializers.ModelSerializer[Chatbot]):
             "primary_color",
             "human_support_enabled",
             "is_active",
+            "retention_days",
             "agents",
             "created_at",
             "updated_at",

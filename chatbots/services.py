@@ -29,6 +29,7 @@ from core.text import require_text
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+    from django.db.models import QuerySet
 
 
 def session_start(*, chatbot: Chatbot, origin: str = "") -> tuple[ChatSession, str]:
@@ -51,6 +52,12 @@ def session_mark_used(*, session: ChatSession, now: datetime) -> None:
         return
     ChatSession.objects.filter(pk=session.pk).update(last_used_at=now)
     session.last_used_at = now
+
+
+def sessions_delete(*, sessions: QuerySet[ChatSession]) -> None:
+    """Delete visitor sessions with their bot conversation; their tokens stop working at
+    once (the retention purge, support/upkeep/retention.py)."""
+    sessions.delete()
 
 
 def bot_message(
@@ -89,6 +96,7 @@ CHATBOT_FIELDS = frozenset(
         "primary_color",
         "human_support_enabled",
         "is_active",
+        "retention_days",
     }
 )
 

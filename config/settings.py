@@ -261,6 +261,9 @@ VISITOR_CONFIRMATIONS_PER_CHATBOT_PER_DAY = env.int(
 # --- Auth, sessions, security -------------------------------------------------------------
 # A visitor's token stops working after this many days without use (0: never).
 VISITOR_TOKEN_DAYS = env.int("VISITOR_TOKEN_DAYS", default=30)
+# Closed requests are deleted this many days after closing, unless their chatbot sets its
+# own retention_days (0: kept forever; support/upkeep/retention.py).
+RETENTION_DAYS = env.int("RETENTION_DAYS", default=365)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -44,6 +44,10 @@ from support.models import (
 )
 from support.presenters import agent_display_name, message_json, request_json
 
+# The retention purge deletes requests in bulk; it lives with the other upkeep jobs.
+from support.upkeep.retention import PurgeCounts as PurgeCounts
+from support.upkeep.retention import purge_requests as purge_requests
+
 if TYPE_CHECKING:
     pass
 

@@ -1,0 +1,1 @@
+"""Scheduled upkeep: the retention purge (retention.py)."""
