@@ -264,6 +264,17 @@ VISITOR_TOKEN_DAYS = env.int("VISITOR_TOKEN_DAYS", default=30)
 # Closed requests are deleted this many days after closing, unless their chatbot sets its
 # own retention_days (0: kept forever; support/upkeep/retention.py).
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=365)
+
+# --- Scheduled upkeep (manage.py run_scheduler, docs/operations.md) -----------------------
+# How often each job runs: the email sweep (stale sends, pending reminders), the retention
+# purge, the pruning of finished task rows.
+SCHEDULER_SWEEP_SECONDS = env.float("SCHEDULER_SWEEP_SECONDS", default=60.0)
+SCHEDULER_PURGE_SECONDS = env.float("SCHEDULER_PURGE_SECONDS", default=86400.0)
+SCHEDULER_PRUNE_TASKS_SECONDS = env.float("SCHEDULER_PRUNE_TASKS_SECONDS", default=86400.0)
+# A second scheduler takes over this long after the first one stopped renewing its lease.
+SCHEDULER_LEASE_SECONDS = env.float("SCHEDULER_LEASE_SECONDS", default=60.0)
+# Finished task rows (django-tasks-db) are kept this many days.
+TASK_RESULTS_KEEP_DAYS = env.int("TASK_RESULTS_KEEP_DAYS", default=14)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

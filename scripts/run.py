@@ -1,4 +1,5 @@
-"""`make run`: daphne and the task worker together in the foreground; Ctrl-C stops both."""
+"""`make run`: daphne, the task worker and the scheduler together in the foreground; Ctrl-C
+stops all three."""
 
 from __future__ import annotations
 
@@ -27,9 +28,10 @@ def main() -> int:
             [PY, "-m", "daphne", "-b", HOST, "-p", PORT, *PINGS, "config.asgi:application"], env=env
         ),
         subprocess.Popen([PY, "manage.py", "db_worker"], env=env),
+        subprocess.Popen([PY, "manage.py", "run_scheduler"], env=env),
     ]
     print(
-        f"Serving on http://localhost:{PORT}/demo/ (Ctrl-C stops the server and the worker)",
+        f"Serving on http://localhost:{PORT}/demo/ (Ctrl-C stops the server, the worker and the scheduler)",
         flush=True,
     )
     try:

@@ -332,3 +332,18 @@ class AgentPreference(models.Model):
 
     def __str__(self) -> str:
         return f"Preferences of {self.user}"
+
+
+class SchedulerLease(models.Model):
+    """Who runs the scheduled jobs (support/upkeep/lease.py): one row per lease, held by
+    `owner` until `expires_at`. Not shown in the admin: only schedulers read it."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    owner = models.CharField(max_length=255)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "scheduler_leases"
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.owner} until {self.expires_at}"

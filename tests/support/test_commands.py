@@ -322,7 +322,7 @@ def test_makefile_run_target_migrates_seeds_and_starts_scripts_run() -> None:
     assert "PORT ?= 8000" in makefile
 
 
-def test_run_script_serves_the_demo_and_stops_daphne_and_the_worker_on_ctrl_c(
+def test_run_script_serves_the_demo_and_stops_daphne_the_worker_and_the_scheduler_on_ctrl_c(
     tmp_path: Path,
 ) -> None:
     port = free_port()
@@ -366,9 +366,16 @@ def test_run_script_serves_the_demo_and_stops_daphne_and_the_worker_on_ctrl_c(
     assert config.json()["name"] == DEMO_CHATBOT_NAME
     assert any("daphne" in c and str(port) in c for c in commands), commands
     assert any("db_worker" in c for c in commands), commands
+    assert any("run_scheduler" in c for c in commands), commands
     _gone, alive = psutil.wait_procs(children, timeout=15)
     assert alive == [], (tmp_path / "run.log").read_text()
     assert runner.returncode == 0, (tmp_path / "run.log").read_text()
+
+
+def test_procfile_runs_the_scheduler_as_its_own_process_type() -> None:
+    lines = (ROOT / "Procfile").read_text().splitlines()
+
+    assert "scheduler: python manage.py run_scheduler" in lines
 
 
 # --- resend_failed_emails --------------------------------------------------------------------
