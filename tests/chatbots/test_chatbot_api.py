@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from chatbots.models import Chatbot
 from tests.factories import AgentFactory, UserFactory
-from tests.helpers import Scene, agent_client, agent_client_with_csrf
+from tests.helpers import Scene, agent_client, agent_client_with_csrf, assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -393,3 +393,21 @@ def test_chatbot_writes_without_the_csrf_token_are_refused(scene: Scene) -> None
     assert "CSRF" in created.json()["detail"]
     assert not Chatbot.objects.filter(name="Shop bot").exists()
     assert fresh(scene.chatbot).name == scene.chatbot.name
+
+
+def test_a_chatbots_retention_days_is_set_and_cleared_through_patch(
+    scene: Scene, callers: dict[str, APIClient]
+) -> None:
+    response = callers["agent"].patch(detail(scene), {"retention_days": 90}, format="json")
+    assert response.status_code == 200
+    assert response.json()["retention_days"] == 90
+    assert fresh(scene.chatbot).retention_days == 90
+
+    callers["agent"].patch(detail(scene), {"retention_days": None}, format="json")
+    assert fresh(scene.chatbot).retention_days is None
+
+
+def test_a_negative_retention_days_answers_400(scene: Scene, callers: dict[str, APIClient]) -> None:
+    response = callers["agent"].patch(detail(scene), {"retention_days": -1}, format="json")
+
+    assert_error(response, 400, "retention_days")

@@ -3,6 +3,7 @@ stops cleanly, and of two schedulers only the lease holder runs them until it di
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -19,8 +20,10 @@ from django.utils import timezone
 from chatbots.models import Chatbot
 from core.actors import Agent
 from support import services
+from support.management.commands.run_scheduler import run_job
 from support.models import SupportRequest
 from support.upkeep.lease import lease_holder, lease_release, lease_take
+from support.upkeep.schedule import Job
 from tests.factories import AgentFactory, ChatbotFactory, make_session
 from tests.helpers import live_database_url, wait_until
 from tests.servers import BASE_DIR, process_env
@@ -160,3 +163,18 @@ def test_a_released_lease_is_free_at_once() -> None:
     lease_release(name="scheduler", owner="a", now=now)
 
     assert lease_take(name="scheduler", owner="b", now=now, seconds=10)
+
+
+def test_a_job_that_raises_is_logged_and_does_not_stop_the_scheduler(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken() -> str:
+        raise RuntimeError("the mail provider is down")
+
+    with caplog.at_level(logging.INFO, logger="support.upkeep.scheduler"):
+        run_job(Job("broken", 1, broken))
+        run_job(Job("fine", 1, lambda: "all good"))
+
+    assert "job broken: failed" in caplog.text
+    assert "the mail provider is down" in caplog.text
+    assert "job fine: ok" in caplog.text
