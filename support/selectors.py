@@ -109,3 +109,15 @@ def with_recent_transcripts(queryset: QuerySet[SupportRequest]) -> QuerySet[Supp
 def recent_transcript(support_request: SupportRequest) -> list[ChatMessage]:
     """What with_recent_transcripts fetched for this request, oldest first."""
     return list(reversed(support_request.session.newest_messages))  # type: ignore[attr-defined]
+
+
+def requests_of_visitor(*, email: str) -> QuerySet[SupportRequest]:
+    """Every request whose visitor gave `email` (a normalised address: stripped,
+    lowercase; support/privacy/addresses.py), of every chatbot: for the operator's
+    export and erasure only, which check who may ask.
+
+    The one look-up of a visitor by address: every caller goes through it, so that a
+    change of how addresses are stored (a keyed hash) changes only this body. Compared
+    case-insensitively: rows written by the seed's SQL keep the case they were given.
+    """
+    return _requests().filter(user_email__iexact=email).order_by("created_at", "id")
