@@ -60,6 +60,18 @@ def sessions_delete(*, sessions: QuerySet[ChatSession]) -> None:
     sessions.delete()
 
 
+def session_erase(*, session: ChatSession) -> int:
+    """Forget a visitor's session (an erasure of their data): delete its bot conversation
+    and make its token worthless (a fresh random hash that no token has, as token_hash is
+    unique and required). The row stays: support requests point to it. Returns the
+    number of bot-conversation messages deleted."""
+    with transaction.atomic():
+        deleted, _ = ChatMessage.objects.filter(session=session).delete()
+        session.issue_token()  # the new token is dropped: nobody ever holds it
+        session.save(update_fields=["token_hash"])
+    return deleted
+
+
 def bot_message(
     *, session: ChatSession, text: str, language: str | None = None
 ) -> tuple[ChatMessage, bool]:

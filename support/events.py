@@ -66,6 +66,15 @@ class AccessGrantedEvent(TypedDict):
     chatbot_id: int
 
 
+class ErasedEvent(TypedDict):
+    """The request's visitor data was erased (support/privacy/): its sockets close, the
+    visitor's with 4401 (their token is dead), agents' with 4404 (the conversation is
+    gone)."""
+
+    type: Literal["support.erased"]
+    request_id: str
+
+
 class TypingEvent(TypedDict):
     """Not a change of the request: relayed at once, never stored, no transaction."""
 
@@ -76,7 +85,7 @@ class TypingEvent(TypedDict):
     sender_channel: str  # the socket that typed: it does not get its own typing back
 
 
-Event = MessageEvent | StatusEvent | QueueEvent | AccessEvent | AccessGrantedEvent
+Event = MessageEvent | StatusEvent | QueueEvent | AccessEvent | AccessGrantedEvent | ErasedEvent
 
 
 def request_group(request_id: str) -> str:

@@ -347,3 +347,37 @@ class SchedulerLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} held by {self.owner} until {self.expires_at}"
+
+
+class ErasureAudit(models.Model):
+    """One visitor's data erased (support/privacy/erasure.py): when, by whom, how much.
+
+    Never the address: only its keyed hash (support/privacy/addresses.py), so an operator
+    who is given the address again can show that it was erased, and nobody can read it
+    back from this table.
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("erased at"))
+    # The operator's username, or "command" for manage.py erase_visitor.
+    operator = models.CharField(max_length=150, verbose_name=_("operator"))
+    address_hash = models.CharField(max_length=64, verbose_name=_("address hash"))
+    requests = models.PositiveIntegerField(default=0, verbose_name=_("requests"))
+    messages = models.PositiveIntegerField(default=0, verbose_name=_("messages"))
+    transcript_messages = models.PositiveIntegerField(
+        default=0, verbose_name=_("transcript messages")
+    )
+    emails = models.PositiveIntegerField(default=0, verbose_name=_("emails"))
+    sessions = models.PositiveIntegerField(default=0, verbose_name=_("sessions"))
+
+    class Meta:
+        db_table = "erasure_audit"
+        verbose_name = _("erasure")
+        verbose_name_plural = _("erasures")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # "Was this address erased?": the hash of the address given.
+            models.Index(fields=["address_hash"], name="erasure_address_hash_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Erasure {self.pk} by {self.operator} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -48,8 +48,8 @@ def requests_of_visitor(*, email: str) -> QuerySet[SupportRequest]:
     if not address:
         return SupportRequest.objects.none()
     if encryption_enabled():
-        return _requests().filter(user_email_hash=email_hash(address))
-    return _requests().filter(user_email__iexact=address)
+        return _requests().filter(user_email_hash=email_hash(address)).order_by("created_at", "id")
+    return _requests().filter(user_email__iexact=address).order_by("created_at", "id")
 
 
 def pending_requests_for_agent(*, user: AbstractBaseUser) -> QuerySet[SupportRequest]:

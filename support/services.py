@@ -191,6 +191,44 @@ def request_close(*, support_request: SupportRequest, actor: Actor) -> SupportRe
     return locked
 
 
+# What an erased request keeps of the visitor's first message: stored in English, like the
+# system lines, since one row is read by every agent in their own language.
+ERASED_TEXT = "[erased]"
+
+
+def request_erase(*, support_request: SupportRequest) -> int:
+    """Erase the visitor's data from one request (support/privacy/erasure.py): delete its
+    messages, clear the name and email, replace the first message with ERASED_TEXT and
+    close it if it is open. The row stays, anonymised, so that counts and times (created,
+    joined, first response, resolved) stay right. Its sockets close on commit.
+
+    The session (bot conversation, token) and the email outbox are the caller's, in the
+    same transaction. Returns the number of messages deleted.
+    """
+    with transaction.atomic():
+        locked = _lock(support_request)
+        was_open = locked.is_open
+        deleted, _ = SupportMessage.objects.filter(support_request=locked).delete()
+        locked.user_name = None
+        locked.user_email = None
+        locked.initial_message = ERASED_TEXT
+        fields = ["user_name", "user_email", "initial_message", "updated_at"]
+        if was_open:
+            locked.status = RequestStatus.CLOSED
+            locked.closed_at = timezone.now()
+            fields += ["status", "closed_at"]
+        locked.save(update_fields=fields)
+        events.publish_on_commit(
+            events.request_group(locked.request_id),
+            events.ErasedEvent(type="support.erased", request_id=locked.request_id),
+        )
+        if was_open:
+            # Agents' queues drop it, as for any close; no system line: the conversation
+            # it would join is gone.
+            _publish_queue(locked, "closed")
+    return deleted
+
+
 # --- messages -------------------------------------------------------------------------
 
 

@@ -1,4 +1,5 @@
 """Django admin of the support app: requests (status changes through the shared actions),
-the email outbox and agents' preferences. Each module registers its own ModelAdmins."""
+the email outbox, agents' preferences and the erasure audit. Each module registers its
+own ModelAdmins."""
 
-from support.admin import emails, requests  # noqa: F401
+from support.admin import emails, erasures, requests  # noqa: F401

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core import mail
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from chatbots.selectors import agents_of
@@ -379,3 +379,21 @@ def sweep_stale(*, older_than: timedelta) -> SweepResult:
             _enqueue_reminder(request_pk, now)
             reminders += 1
     return SweepResult(resent=len(queued), taken_back=len(expired), reminders=reminders)
+
+
+# --- erasure (support/privacy/erasure.py) --------------------------------------------------
+
+
+def emails_of(*, support_request_ids: Iterable[int], address: str) -> QuerySet[EmailNotification]:
+    """The outbox rows of a visitor: those of their requests (the admin's, agents' and
+    their own mails about them), and any mail to their address (case-insensitively)."""
+    return EmailNotification.objects.filter(
+        Q(support_request_id__in=list(support_request_ids)) | Q(recipient__iexact=address)
+    )
+
+
+def forget_emails(*, support_request_ids: Iterable[int], address: str) -> int:
+    """Delete a visitor's outbox rows (an erasure); returns how many. A worker sending one
+    of them at this moment finds no row to mark afterwards."""
+    deleted, _ = emails_of(support_request_ids=support_request_ids, address=address).delete()
+    return deleted

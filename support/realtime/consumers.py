@@ -58,8 +58,10 @@ from support.realtime.admission import (
 from support.realtime.delivery import DeliveredIds
 from support.realtime.frames import (
     CLOSE_FORBIDDEN,
+    CLOSE_NOT_FOUND,
     CLOSE_TOO_MANY,
     CLOSE_TRY_AGAIN,
+    CLOSE_UNAUTHENTICATED,
     INVALID_AFTER,
     RATE_LIMITED_MESSAGES,
     RATE_LIMITED_MESSAGES_FOR,
@@ -521,6 +523,13 @@ class RequestConsumer(HandoffConsumer):
             return
         await self.send_frame(
             {"type": "typing", "sender_type": event["sender_type"], "typing": event["typing"]}
+        )
+
+    async def support_erased(self, event: dict[str, Any]) -> None:
+        """The visitor's data is gone: the visitor's token no longer opens anything (4401,
+        the widget forgets its session), and what agents show is erased (4404)."""
+        await self.end(
+            CLOSE_UNAUTHENTICATED if isinstance(self.actor, Visitor) else CLOSE_NOT_FOUND
         )
 
     async def support_access_revoked(self, event: dict[str, Any]) -> None:
