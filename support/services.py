@@ -211,8 +211,9 @@ def request_erase(*, support_request: SupportRequest) -> int:
         deleted, _ = SupportMessage.objects.filter(support_request=locked).delete()
         locked.user_name = None
         locked.user_email = None
+        locked.user_email_hash = ""  # the address's look-up hash goes with it
         locked.initial_message = ERASED_TEXT
-        fields = ["user_name", "user_email", "initial_message", "updated_at"]
+        fields = ["user_name", "user_email", "user_email_hash", "initial_message", "updated_at"]
         if was_open:
             locked.status = RequestStatus.CLOSED
             locked.closed_at = timezone.now()

@@ -387,8 +387,23 @@ def sweep_stale(*, older_than: timedelta) -> SweepResult:
 def emails_of(*, support_request_ids: Iterable[int], address: str) -> QuerySet[EmailNotification]:
     """The outbox rows of a visitor: those of their requests (the admin's, agents' and
     their own mails about them), and any mail to their address (case-insensitively)."""
+    if not encryption_enabled():
+        return EmailNotification.objects.filter(
+            Q(support_request_id__in=list(support_request_ids)) | Q(recipient__iexact=address)
+        )
+    # Encrypted recipients cannot be compared in SQL: the rows of the address's mailbox
+    # (recipient_key, a keyed hash) are read, and only those to exactly this address kept
+    # (a `+tag` or dotted variant may be somebody else's).
+    wanted = address.strip().lower()
+    same_address = [
+        pk
+        for pk, recipient in EmailNotification.objects.filter(
+            recipient_key=recipient_key_of(address)
+        ).values_list("pk", "recipient")
+        if recipient.strip().lower() == wanted
+    ]
     return EmailNotification.objects.filter(
-        Q(support_request_id__in=list(support_request_ids)) | Q(recipient__iexact=address)
+        Q(support_request_id__in=list(support_request_ids)) | Q(pk__in=same_address)
     )
 
 

@@ -135,6 +135,21 @@ def test_requests_of_visitor_find_by_the_hash_whatever_the_case(
     ]
 
 
+def test_an_erased_visitor_is_no_longer_found_by_their_address_while_encrypted(
+    field_encryption: list[str],
+) -> None:
+    mine = open_request()
+    other = open_request(email="walter@example.com")
+
+    call_command("erase_visitor", EMAIL, "--yes", stdout=StringIO())
+
+    assert not selectors.requests_of_visitor(email=EMAIL).exists()
+    assert raw("SELECT user_email_hash FROM human_support_requests WHERE id = %s", [mine.pk]) == [
+        ("",)
+    ]
+    assert list(selectors.requests_of_visitor(email="walter@example.com")) == [other]
+
+
 def test_requests_of_visitor_match_the_address_in_any_case_without_keys() -> None:
     mine = open_request()
     open_request(email="walter@example.com")
