@@ -24,10 +24,17 @@ class PurgeCounts:
     bot_messages: int
 
     def __str__(self) -> str:
+        # An operator's log line, in English like the rest of the commands' output.
         return (
-            f"{self.requests} requests, {self.messages} messages, {self.emails} emails, "
-            f"{self.sessions} bot conversations ({self.bot_messages} bot messages)"
+            f"{_counted(self.requests, 'request')}, {_counted(self.messages, 'message')}, "
+            f"{_counted(self.emails, 'email')}, "
+            f"{_counted(self.sessions, 'bot conversation')} "
+            f"({_counted(self.bot_messages, 'bot message')})"
         )
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def retention_days_of(chatbot: Chatbot) -> int:

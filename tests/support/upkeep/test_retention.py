@@ -69,8 +69,8 @@ def test_purge_removes_a_request_closed_longer_ago_than_the_retention_with_all_i
     assert not EmailNotification.objects.filter(support_request_id=old.pk).exists()
     assert not ChatSession.objects.filter(pk=visitor.session.pk).exists()
     assert not ChatMessage.objects.filter(session_id=visitor.session.pk).exists()
-    assert output.startswith("Removed 1 requests, ")
-    assert "1 bot conversations (2 bot messages)" in output
+    assert output.startswith("Removed 1 request, ")
+    assert "1 bot conversation (2 bot messages)" in output
 
 
 @override_settings(RETENTION_DAYS=30)
@@ -132,8 +132,9 @@ def test_dry_run_removes_nothing_and_prints_the_counts() -> None:
     output = purge("--dry-run")
 
     assert output == (
-        f"Would remove 1 requests, {messages} messages, {emails} emails, "
-        "1 bot conversations (2 bot messages).\n"
+        f"Would remove 1 request, {messages} message{'s' * (messages != 1)}, "
+        f"{emails} email{'s' * (emails != 1)}, "
+        "1 bot conversation (2 bot messages).\n"
     )
     assert exists(old)
     assert ChatSession.objects.filter(pk=visitor.session.pk).exists()
